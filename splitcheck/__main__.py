@@ -1,0 +1,5 @@
+"""``python -m splitcheck``."""
+
+from splitcheck.cli import main
+
+main()

@@ -1,0 +1,166 @@
+"""The Python API: ``scan`` loads the splits, runs every scanner, and returns a :class:`Report`."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from splitcheck import scanners as _scanners  # noqa: F401  (registers the built-in scanners)
+from splitcheck._parallel import default_jobs
+from splitcheck.config import FAIL_ON_CHOICES, Config, config_from_mapping, load_config
+from splitcheck.context import ProgressFactory, ScanContext
+from splitcheck.errors import ConfigError, InputError, LeakageError
+from splitcheck.findings import Finding
+from splitcheck.loaders import LoadOptions, load_split
+from splitcheck.report import Report, ScannerRun
+from splitcheck.scanners.base import registered_scanners
+from splitcheck.splits import Split
+
+
+def scan(
+    train: Any = None,
+    val: Any = None,
+    test: Any = None,
+    *,
+    label_column: str | None = None,
+    group_column: str | None = None,
+    time_column: str | None = None,
+    id_column: str | None = None,
+    text_column: str | None = None,
+    path_column: str | None = None,
+    modality: str | None = None,
+    config: str | Path | Mapping[str, Any] | Config | None = None,
+    fail_on: str | None = None,
+    ignore: list[str] | None = None,
+    jobs: int | None = None,
+    progress: ProgressFactory | None = None,
+    **splits: Any,
+) -> Report:
+    """Scan the splits for leakage and sanity problems.
+
+    ``train``, ``val``, ``test`` and any other keyword (``holdout=...``) name splits; each may be a path
+    (image folder, CSV/Parquet/JSONL table or manifest, ``.npy``), a DataFrame, a numpy array or
+    ``(array, labels)`` tuple, a list of image paths, or a Dataset returning ``(tensor, label)``.
+    The first split given is the reference (``train``). Returns a :class:`Report`; never raises for
+    findings (see :func:`check`). Raises :class:`InputError` / :class:`ConfigError` for unusable input.
+    """
+    started = time.perf_counter()
+    cfg = _resolve_config(config)
+    if fail_on is not None:
+        if fail_on not in FAIL_ON_CHOICES:
+            raise ConfigError(f"fail_on must be one of {', '.join(FAIL_ON_CHOICES)}; got {fail_on!r}")
+        cfg.fail_on = fail_on
+    if ignore:
+        cfg.ignore = [*cfg.ignore, *(c.upper() for c in ignore)]
+    if jobs is not None:
+        if jobs < 1:
+            raise ConfigError(f"jobs must be a positive integer; got {jobs!r}")
+        cfg.jobs = jobs
+    named = {k: v for k, v in (("train", train), ("val", val), ("test", test)) if v is not None}
+    named.update({k: v for k, v in splits.items() if v is not None})
+    if not named:
+        raise InputError("no split given: pass at least one split, e.g. scan(train='data/train', val='data/val')")
+    options = LoadOptions(label_column=label_column, group_column=group_column, time_column=time_column,
+                          id_column=id_column, text_column=text_column, path_column=path_column,
+                          modality=modality)
+    _refuse_same_paths(named)
+    loaded = [load_split(name, source, options) for name, source in named.items()]
+    _check_modalities(loaded)
+    timings = {"load": time.perf_counter() - started}
+
+    context = ScanContext(loaded, severities=cfg.severity, jobs=cfg.jobs or default_jobs(), progress=progress,
+                          max_image_pixels=cfg.max_image_pixels)
+    findings: list[Finding] = []
+    runs: list[ScannerRun] = []
+    for name, cls in registered_scanners().items():
+        scanner = cls(**cfg.scanners.get(name, {}))
+        run = ScannerRun(name=name, status="ok", params=dict(scanner.settings))
+        t0 = time.perf_counter()
+        modality = loaded[0].modality
+        reason = None if modality in cls.modalities else f"does not apply to {modality} splits"
+        reason = reason or scanner.skip_reason(context)
+        if reason:
+            run.status, run.reason = "skipped", reason
+        else:
+            try:
+                produced = [f for f in scanner.run(context) if not cfg.is_ignored(f.code)]
+            except Exception as exc:  # a crashing scanner is recorded; the others still run
+                run.status, run.reason = "failed", f"{type(exc).__name__}: {exc}"
+            else:
+                findings.extend(produced)
+                run.n_findings = len(produced)
+        run.seconds = time.perf_counter() - t0
+        timings[f"scanner:{name}"] = run.seconds
+        runs.append(run)
+    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.splits))
+    timings["total"] = time.perf_counter() - started
+    return Report(
+        findings=findings,
+        splits=[_split_summary(s) for s in loaded],
+        scanners=runs,
+        fail_on=cfg.fail_on,
+        config=cfg.to_dict(),
+        versions=_versions(),
+        timings=timings,
+    )
+
+
+def check(*args: Any, **kwargs: Any) -> Report:
+    """Like :func:`scan`, but raise :class:`LeakageError` (carrying the report) when the gate fails."""
+    report = scan(*args, **kwargs)
+    if not report.ok:
+        raise LeakageError(report)
+    return report
+
+
+def _resolve_config(config: str | Path | Mapping[str, Any] | Config | None) -> Config:
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, Mapping):
+        return config_from_mapping(dict(config))
+    if config is not None:
+        return load_config(config)
+    return load_config()
+
+
+def _refuse_same_paths(named: dict[str, Any]) -> None:
+    seen: dict[str, str] = {}
+    for name, source in named.items():
+        if isinstance(source, (str, os.PathLike)):
+            key = os.path.realpath(source)
+            if key in seen:
+                raise InputError(f"{source}: splits {seen[key]!r} and {name!r} are the same path; give each split its own data")
+            seen[key] = name
+
+
+def _check_modalities(loaded: list[Split]) -> None:
+    first = loaded[0]
+    for split in loaded[1:]:
+        if split.modality != first.modality:
+            raise InputError(
+                f"split {split.name!r} ({split.source}) holds {split.modality} items but {first.name!r} "
+                f"({first.source}) holds {first.modality} items; all splits must hold the same kind "
+                "(force one with --modality)"
+            )
+
+
+def _split_summary(split: Split) -> dict[str, Any]:
+    summary = split.summary()
+    summary["notes"] = list(split.notes)
+    return summary
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for dist in ("splitcheck", "numpy", "pandas", "pillow", "scikit-learn"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return out

@@ -1,0 +1,206 @@
+"""The ``splitcheck`` command line: thin over the API; the only module that prints and exits."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from splitcheck import __version__
+from splitcheck.api import scan
+from splitcheck.errors import SplitcheckError
+from splitcheck.report import ExitCode, Report
+from splitcheck.reporters.terminal import render_terminal
+
+FORMATS = ("terminal", "json")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="splitcheck")
+def main() -> None:
+    """Check machine-learning dataset splits (train / validation / test) for leakage and sanity problems.
+
+    \b
+    Examples:
+      splitcheck scan data/train data/val
+      splitcheck scan train.csv val.csv --group-column patient_id --time-column date
+      splitcheck scan data/train data/val --format json --output report.json
+      splitcheck demo
+
+    Exit codes: 0 pass, 1 findings at or above --fail-on, 2 bad usage or unusable input,
+    3 internal error.
+    """
+
+
+@main.command("scan")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--split", "extra", multiple=True, metavar="NAME=PATH",
+              help="A split with its own name (repeatable), e.g. --split holdout=data/holdout.")
+@click.option("--label-column", help="Column holding the class label (default: label/target/class/y if present).")
+@click.option("--group-column", help="Column holding group ids (patient, user, session) for group leakage.")
+@click.option("--time-column", help="Column holding timestamps for temporal leakage.")
+@click.option("--id-column", help="Column holding item ids (default: 'id' if present, else the row number).")
+@click.option("--text-column", help="Column holding the text of a text split (default: 'text').")
+@click.option("--path-column", help="Column of a manifest holding image paths (relative to the manifest).")
+@click.option("--modality", type=click.Choice(["image", "table", "text", "vector"]),
+              help="Force how the splits are read (default: detected from what the path holds).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None,
+              help="Lowest severity that fails the gate (exit 1). Default: error, or the config's fail-on.")
+@click.option("--exit-zero", is_flag=True, help="Report without gating: exit 0 even when findings reach the gate.")
+@click.option("--ignore", "ignore", multiple=True, metavar="CODES",
+              help="Rule codes or prefixes to leave out, comma-separated (e.g. DS103 or DS).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
+              help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str),
+              help="Write the report to this file instead of standard output.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Configuration file (default: nearest splitcheck.toml or pyproject.toml [tool.splitcheck]).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes for decoding images (default: all cores).")
+@click.option("--max-rows", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Evidence rows shown per finding in the terminal report.")
+@click.option("--no-progress", is_flag=True, help="Do not show progress bars on standard error.")
+def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: str | None,
+                 group_column: str | None, time_column: str | None, id_column: str | None,
+                 text_column: str | None, path_column: str | None, modality: str | None, fail_on: str | None,
+                 exit_zero: bool, ignore: tuple[str, ...], fmt: str, output: str | None,
+                 config_path: str | None, jobs: int | None, max_rows: int, no_progress: bool) -> None:
+    """Scan splits for leakage and sanity problems.
+
+    PATHS are the splits in order: TRAIN VAL [TEST]. Each is an image folder (class sub-folders are
+    labels), a CSV/TSV/Parquet/JSONL table or image manifest, or a .npy/.npz array. Use --split
+    NAME=PATH for other names. The first split is the reference (training) split.
+    """
+    if len(paths) > 3:
+        raise click.UsageError("give at most three positional splits (TRAIN VAL TEST); use --split NAME=PATH for more")
+    named: dict[str, Any] = dict(zip(("train", "val", "test"), paths))
+    for spec in extra:
+        name, sep, value = spec.partition("=")
+        if not sep or not name or not value:
+            raise click.BadParameter(f"expected NAME=PATH, got {spec!r}", param_hint="--split")
+        if name in named:
+            raise click.BadParameter(f"split {name!r} is given twice", param_hint="--split")
+        named[name] = value
+    if not named:
+        raise click.UsageError("give at least one split, e.g. splitcheck scan data/train data/val")
+    codes = [c.strip() for item in ignore for c in item.split(",") if c.strip()]
+    show_progress = not no_progress and sys.stderr.isatty()
+    with _errors_to_exit_code(), _progress(show_progress) as progress:
+        train = named.pop("train", None)
+        val = named.pop("val", None)
+        test = named.pop("test", None)
+        report = scan(train, val, test, label_column=label_column, group_column=group_column,
+                      time_column=time_column, id_column=id_column, text_column=text_column,
+                      path_column=path_column, modality=modality, config=config_path, fail_on=fail_on,
+                      ignore=codes or None, jobs=jobs, progress=progress, **named)
+    _emit(report, fmt, output, max_rows)
+    sys.exit(ExitCode.OK if exit_zero and report.exit_code == ExitCode.FINDINGS else report.exit_code)
+
+
+@main.command("demo")
+@click.option("--fixtures", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of the bundled fixtures (default: the repository's fixtures/).")
+def demo_command(fixtures: Path | None) -> None:
+    """Scan the bundled fixtures (images, a table, a text set) and show what splitcheck finds."""
+    root = fixtures or Path(__file__).resolve().parent.parent / "fixtures"
+    if not (root / "images").is_dir():
+        _fail(f"{root}: bundled fixtures not found; run the demo from a source checkout or pass --fixtures")
+    runs = [
+        ("Image folders with planted copies", dict(train=root / "images/train", val=root / "images/val")),
+        ("Patient table with shared patients and overlapping dates",
+         dict(train=root / "tabular/train.csv", val=root / "tabular/val.csv",
+              group_column="patient_id", time_column="visit_date")),
+        ("Text reviews with case- and space-variant copies",
+         dict(train=root / "text/train.jsonl", val=root / "text/val.jsonl")),
+    ]
+    with _errors_to_exit_code():
+        for title, kwargs in runs:
+            click.secho(f"\n=== {title} ===", bold=True)
+            report = scan(**{k: str(v) if isinstance(v, Path) else v for k, v in kwargs.items()},
+                          config={}, progress=None)
+            render_terminal(report, max_rows=5)
+
+
+@main.command("rules")
+def rules_command() -> None:
+    """List every rule code, its default severity, and each scanner's settings with defaults."""
+    from splitcheck.scanners import registered_scanners
+
+    for cls in registered_scanners().values():
+        click.secho(f"{cls.name}", bold=True)
+        for code, rule in cls.rules.items():
+            click.echo(f"  {code}  {rule.name:<32} {rule.severity.value:<8} {rule.doc}")
+        for key, param in cls.params.items():
+            click.echo(f"    {key.replace('_', '-')} = {param.default!r}: {param.doc}")
+
+
+def _emit(report: Report, fmt: str, output: str | None, max_rows: int) -> None:
+    if fmt == "json":
+        text = report.to_json() + "\n"
+        if output:
+            _write(output, text)
+        else:
+            click.echo(text, nl=False)
+        return
+    if output:
+        import io
+
+        buffer = io.StringIO()
+        render_terminal(report, buffer, max_rows=max_rows, color=False, width=120)
+        _write(output, buffer.getvalue())
+    else:
+        render_terminal(report, max_rows=max_rows)
+
+
+def _write(output: str, text: str) -> None:
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
+
+
+def _fail(message: str, code: int = ExitCode.USAGE_ERROR) -> None:
+    click.echo(f"splitcheck: error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _errors_to_exit_code() -> Iterator[None]:
+    try:
+        yield
+    except SplitcheckError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("splitcheck: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so, with the traceback when asked
+        if os.environ.get("SPLITCHECK_DEBUG"):
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set SPLITCHECK_DEBUG=1 for the traceback; "
+              "please report it)", ExitCode.INTERNAL_ERROR)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        def factory(description: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda k: bar.advance(task, k)
+
+        yield factory
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Per-item signatures computed once and reused by every scanner: digests, perceptual hashes, properties."""
