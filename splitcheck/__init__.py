@@ -16,7 +16,6 @@ from splitcheck.report import SCHEMA_VERSION, ExitCode, Report, ScannerRun
 from splitcheck.splits import Split
 
 __all__ = [
-    "SCHEMA_VERSION",
     "Config",
     "ConfigError",
     "ExitCode",
@@ -26,6 +25,7 @@ __all__ = [
     "LoadOptions",
     "MissingExtraError",
     "Report",
+    "SCHEMA_VERSION",
     "ScannerRun",
     "Severity",
     "Split",
