@@ -1,0 +1,204 @@
+"""Signature cache: an embedded SQLite database in the user cache directory.
+
+Two tables:
+
+- ``files``: (path, size, mtime_ns, inode) -> content digest. An unchanged file is recognised by its
+  stat alone, so a rescan does not even read it.
+- ``signatures``: (content digest, algorithm key) -> payload. Keyed by content, so a renamed or copied
+  file is a hit, and a changed file (new digest) is recomputed. The algorithm key carries the version
+  of the computation and its settings.
+
+Safe when several scans share the cache: WAL journal, a busy timeout, writes in short transactions.
+A corrupt database is moved aside and rebuilt (with a warning), never fatal.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
+    digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS signatures (
+    digest BLOB NOT NULL, algo TEXT NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (digest, algo)) WITHOUT ROWID;
+"""
+DB_NAME = "signatures-v1.sqlite"
+_CHUNK = 500  # SQLite host parameters per statement stay well under its limit
+
+
+def default_cache_dir() -> Path:
+    """``$SPLITCHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/splitcheck``, else ``~/.cache/splitcheck``."""
+    if os.environ.get("SPLITCHECK_CACHE_DIR"):
+        return Path(os.environ["SPLITCHECK_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "splitcheck"
+
+
+class CacheWarning(UserWarning):
+    """The cache could not be used as it was (rebuilt, or turned off for this run)."""
+
+
+class SignatureCache:
+    """A handle on the cache database; ``SignatureCache(None)`` is a disabled cache that stores nothing."""
+
+    def __init__(self, directory: str | Path | None) -> None:
+        self.directory = Path(directory) if directory is not None else None
+        self.path = self.directory / DB_NAME if self.directory is not None else None
+        self._conn: sqlite3.Connection | None = None
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._conn is not None or self.path is None:
+            return self._conn
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            self._rebuild(exc)
+        except OSError as exc:
+            warnings.warn(f"signature cache {self.path} unusable ({exc}); running without cache", CacheWarning,
+                          stacklevel=3)
+            self.path = None
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 60000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.executescript(SCHEMA)
+        conn.execute("SELECT count(*) FROM signatures LIMIT 1").fetchone()
+        return conn
+
+    def _rebuild(self, exc: Exception) -> None:
+        assert self.path is not None
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        warnings.warn(f"signature cache {self.path} is corrupt ({exc}); moved to {aside.name} and rebuilt",
+                      CacheWarning, stacklevel=4)
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                p.replace(Path(str(aside) + suffix))
+        self._conn = self._open()
+
+    def _run(self, fn):  # type: ignore[no-untyped-def]
+        """Run ``fn(conn)``; on corruption discovered mid-run, rebuild once and retry."""
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            return fn(conn)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                warnings.warn(f"signature cache busy ({exc}); results not cached this time", CacheWarning,
+                              stacklevel=3)
+                return None
+            self._conn = None
+            self._rebuild(exc)
+            return fn(self._conn)
+
+    # --- files: stat -> digest -------------------------------------------------------------------
+    def lookup_files(self, stats: Sequence[tuple[str, int, int, int]]) -> list[bytes | None]:
+        """Content digests of files whose (path, size, mtime_ns, inode) are unchanged since stored."""
+        def query(conn: sqlite3.Connection) -> list[bytes | None]:
+            found: dict[str, tuple[int, int, int, bytes]] = {}
+            paths = [s[0] for s in stats]
+            for start in range(0, len(paths), _CHUNK):
+                chunk = paths[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(f"SELECT path, size, mtime_ns, inode, digest FROM files WHERE path IN ({marks})",
+                                        chunk):
+                    found[row[0]] = row[1:]
+            out: list[bytes | None] = []
+            for path, size, mtime, inode in stats:
+                hit = found.get(path)
+                out.append(hit[3] if hit is not None and hit[:3] == (size, mtime, inode) else None)
+            return out
+
+        result = self._run(query)
+        return result if result is not None else [None] * len(stats)
+
+    def store_files(self, rows: Iterable[tuple[str, int, int, int, bytes]]) -> None:
+        rows = list(rows)
+        if rows:
+            self._write("INSERT OR REPLACE INTO files (path, size, mtime_ns, inode, digest) VALUES (?,?,?,?,?)", rows)
+
+    # --- signatures: (digest, algo) -> payload ------------------------------------------------------
+    def get(self, digests: Sequence[bytes], algo: str) -> dict[bytes, bytes]:
+        def query(conn: sqlite3.Connection) -> dict[bytes, bytes]:
+            out: dict[bytes, bytes] = {}
+            unique = list(dict.fromkeys(digests))
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                out.update(conn.execute(
+                    f"SELECT digest, payload FROM signatures WHERE algo = ? AND digest IN ({marks})", [algo, *chunk]))
+            return out
+
+        result = self._run(query) or {}
+        self.hits += sum(1 for d in digests if d in result)
+        self.misses += sum(1 for d in digests if d not in result)
+        return result
+
+    def put(self, rows: Iterable[tuple[bytes, str, bytes]]) -> None:
+        rows = list(rows)
+        if rows:
+            self._write("INSERT OR REPLACE INTO signatures (digest, algo, payload) VALUES (?,?,?)", rows)
+
+    def _write(self, sql: str, rows: list[tuple]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            for start in range(0, len(rows), 5000):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(sql, rows[start:start + 5000])
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+
+        self._run(write)
+
+    # --- maintenance ------------------------------------------------------------------------------
+    def info(self) -> dict[str, object]:
+        if self.path is None:
+            return {"path": None, "enabled": False}
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file()) \
+            if self.path.exists() else 0
+        counts = self._run(lambda c: (c.execute("SELECT count(*) FROM files").fetchone()[0],
+                                      c.execute("SELECT count(*) FROM signatures").fetchone()[0])) or (0, 0)
+        return {"path": str(self.path), "enabled": True, "size_bytes": size, "files": counts[0],
+                "signatures": counts[1]}
+
+    def clear(self) -> int:
+        """Delete the cache database; returns the bytes freed."""
+        self.close()
+        if self.path is None:
+            return 0
+        freed = 0
+        for p in self.path.parent.glob(self.path.name + "*"):
+            if p.is_file():
+                freed += p.stat().st_size
+                p.unlink()
+        return freed
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> SignatureCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
