@@ -92,6 +92,7 @@ def scan(
                 run.status, run.reason = "failed", f"{type(exc).__name__}: {exc}"
             else:
                 findings.extend(produced)
+                context.findings.extend(produced)
                 run.n_findings = len(produced)
         run.seconds = time.perf_counter() - t0
         timings[f"scanner:{name}"] = run.seconds

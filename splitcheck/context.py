@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from splitcheck.findings import Severity
+from splitcheck.findings import Finding, Severity
 from splitcheck.signatures.digests import (
     Digests,
     image_digests,
@@ -38,6 +38,8 @@ class ScanContext:
         self.max_image_pixels = max_image_pixels
         self._digests: dict[str, Digests] = {}
         self._table_columns: list[str] | None = None
+        #: Findings of the scanners that already ran (the runner appends to it), in run order.
+        self.findings: list[Finding] = []
 
     @property
     def reference(self) -> Split:
@@ -80,3 +82,25 @@ class ScanContext:
                     seen.update(dict.fromkeys(map(str, split.features.columns)))
             self._table_columns = list(seen)
         return self._table_columns
+
+    def leaked_ids(self, split_name: str) -> set[str]:
+        """Ids of ``split_name`` items that a leakage finding so far ties to an earlier split.
+
+        Pair findings (``LK1xx``) name the item in ``a_id``; group findings (``LK201``) name groups, whose
+        items all count. Scanners that need this run after the leakage scanners (registry order).
+        """
+        ids: set[str] = set()
+        split = self.by_name.get(split_name)
+        for finding in self.findings:
+            evidence = finding.evidence
+            if evidence is None or not finding.code.startswith("LK") or split_name not in finding.splits:
+                continue
+            if {"a_split", "a_id"} <= set(evidence.columns):
+                ids.update(evidence.loc[evidence["a_split"] == split_name, "a_id"].astype(str))
+            elif "group" in evidence.columns and "a_split" in evidence.columns and split is not None:
+                groups = set(evidence.loc[evidence["a_split"] == split_name, "group"].astype(str))
+                mask = split.items["group"].astype(str).isin(groups)
+                ids.update(split.items.loc[mask, "id"].astype(str))
+            elif {"split", "id"} <= set(evidence.columns):
+                ids.update(evidence.loc[evidence["split"] == split_name, "id"].astype(str))
+        return ids

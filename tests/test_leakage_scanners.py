@@ -68,3 +68,19 @@ def test_severity_override_from_config_changes_gate():
     report = sc.scan(train=train, val=val, time_column="date", config={"severity": {"LK301": "warning"}})
     assert report.by_code("LK301")[0].severity == sc.Severity.WARNING
     assert report.ok
+
+
+def test_leaked_ids_collects_pair_group_and_temporal_findings():
+    from splitcheck.context import ScanContext
+    from splitcheck.loaders import load_split, LoadOptions
+
+    train, val = frames()
+    val.loc[1, ["x", "label"]] = [1.0, "a"]  # v1 copies t0's values
+    report = sc.scan(train=train, val=val, group_column="patient", time_column="date", config={})
+    opts = LoadOptions(group_column="patient", time_column="date")
+    context = ScanContext([load_split("train", train, opts), load_split("val", val, opts)])
+    context.findings = [f for f in report.findings if f.code in ("LK101", "LK201")]
+    assert context.leaked_ids("val") == {"v1", "v0", "v2"}  # v1 copied; v0 (p2) and v2 (p4) shared groups
+    context.findings = report.findings
+    assert context.leaked_ids("val") == {"v0", "v1", "v2", "v3"}  # + v3 older than train
+    assert context.leaked_ids("train") == set()
