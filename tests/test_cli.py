@@ -97,3 +97,15 @@ def test_same_path_twice_is_refused(image_splits):
     result = CliRunner().invoke(main, ["scan", str(image_splits["train"]), str(image_splits["train"])])
     assert result.exit_code == 2
     assert "are the same path" in result.stderr
+
+
+def test_schema_rejects_pair_evidence_without_the_pair_columns(leaky, schema):
+    data = json.loads(run("scan", leaky["train"], leaky["val"], "--format", "json").output)
+    finding = next(f for f in data["findings"] if f["code"] == "LK101")
+    finding["evidence"]["columns"][1] = "val_id"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
+    finding["evidence"]["columns"][1] = "a_id"
+    finding["severity"] = "fatal"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
