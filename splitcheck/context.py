@@ -40,6 +40,8 @@ class ScanContext:
         self._table_columns: list[str] | None = None
         #: Findings of the scanners that already ran (the runner appends to it), in run order.
         self.findings: list[Finding] = []
+        #: Shared, lazily filled results that several scanners reuse (e.g. embeddings per split), by key.
+        self.memo: dict[str, Any] = {}
 
     @property
     def reference(self) -> Split:
