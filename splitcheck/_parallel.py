@@ -28,15 +28,22 @@ def parallel_map(
     jobs: int = 1,
     chunksize: int | None = None,
     progress: Callable[[int], None] | None = None,
+    progress_of: Callable[[R], int] | None = None,
+    min_items: int = MIN_ITEMS_FOR_POOL,
 ) -> list[R]:
-    """``[func(a) for a in args]``, across ``jobs`` processes when worth it; ``progress(k)`` after each k done."""
+    """``[func(a) for a in args]``, across ``jobs`` processes when worth it.
+
+    ``progress(k)`` is called after each result with ``k = progress_of(result)`` (1 by default), so a task
+    that is a chunk of items can count its items. Fewer than ``min_items`` tasks run in this process.
+    """
     n = len(args)
-    if jobs <= 1 or n < MIN_ITEMS_FOR_POOL:
+    if jobs <= 1 or n < max(2, min_items):
         out: list[Any] = []
         for a in args:
-            out.append(func(a))
+            result = func(a)
+            out.append(result)
             if progress:
-                progress(1)
+                progress(progress_of(result) if progress_of else 1)
         return out
     chunksize = chunksize or max(1, min(256, n // (jobs * 8) or 1))
     out = []
@@ -44,5 +51,5 @@ def parallel_map(
         for result in pool.map(func, args, chunksize=chunksize):
             out.append(result)
             if progress:
-                progress(1)
+                progress(progress_of(result) if progress_of else 1)
     return out

@@ -18,6 +18,8 @@ from splitcheck.findings import Finding
 from splitcheck.loaders import LoadOptions, load_split
 from splitcheck.report import Report, ScannerRun
 from splitcheck.scanners.base import registered_scanners
+from splitcheck.scanners.near_duplicates import image_settings
+from splitcheck.signatures.cache import SignatureCache, default_cache_dir
 from splitcheck.splits import Split
 
 
@@ -37,6 +39,8 @@ def scan(
     fail_on: str | None = None,
     ignore: list[str] | None = None,
     jobs: int | None = None,
+    cache_dir: str | Path | None = None,
+    use_cache: bool | None = None,
     progress: ProgressFactory | None = None,
     **splits: Any,
 ) -> Report:
@@ -60,6 +64,10 @@ def scan(
         if jobs < 1:
             raise ConfigError(f"jobs must be a positive integer; got {jobs!r}")
         cfg.jobs = jobs
+    if use_cache is not None:
+        cfg.cache = use_cache
+    if cache_dir is not None:
+        cfg.cache_dir = str(cache_dir)
     named = {k: v for k, v in (("train", train), ("val", val), ("test", test)) if v is not None}
     named.update({k: v for k, v in splits.items() if v is not None})
     if not named:
@@ -72,8 +80,9 @@ def scan(
     _check_modalities(loaded)
     timings = {"load": time.perf_counter() - started}
 
+    cache = _open_cache(cfg) if any(s.modality == "image" for s in loaded) else None
     context = ScanContext(loaded, severities=cfg.severity, jobs=cfg.jobs or default_jobs(), progress=progress,
-                          max_image_pixels=cfg.max_image_pixels)
+                          max_image_pixels=cfg.max_image_pixels, image_settings=image_settings(cfg), cache=cache)
     findings: list[Finding] = []
     runs: list[ScannerRun] = []
     for name, cls in registered_scanners().items():
@@ -97,6 +106,13 @@ def scan(
         run.seconds = time.perf_counter() - t0
         timings[f"scanner:{name}"] = run.seconds
         runs.append(run)
+    if cache is not None:
+        cache.close()
+    for split in loaded:
+        signatures = context.computed_image_signatures(split)
+        if signatures is not None:
+            decoded = int(signatures.valid.sum()) - signatures.cache_hits
+            split.notes.append(f"images: {decoded} decoded, {signatures.cache_hits} from the signature cache")
     findings.sort(key=lambda f: (-f.severity.rank, f.code, f.splits))
     timings["total"] = time.perf_counter() - started
     return Report(
@@ -116,6 +132,12 @@ def check(*args: Any, **kwargs: Any) -> Report:
     if not report.ok:
         raise LeakageError(report)
     return report
+
+
+def _open_cache(cfg: Config) -> SignatureCache:
+    if not cfg.cache:
+        return SignatureCache(None)
+    return SignatureCache(cfg.cache_dir or default_cache_dir())
 
 
 def _resolve_config(config: str | Path | Mapping[str, Any] | Config | None) -> Config:

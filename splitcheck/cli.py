@@ -14,6 +14,8 @@ import click
 
 from splitcheck import __version__
 from splitcheck.api import scan
+from splitcheck.config import load_config
+from splitcheck.signatures.cache import SignatureCache, default_cache_dir
 from splitcheck.errors import SplitcheckError
 from splitcheck.report import ExitCode, Report
 from splitcheck.reporters.terminal import render_terminal
@@ -62,6 +64,9 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
               help="Configuration file (default: nearest splitcheck.toml or pyproject.toml [tool.splitcheck]).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes for decoding images (default: all cores).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Folder of the signature cache (default: $SPLITCHECK_CACHE_DIR or ~/.cache/splitcheck).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the signature cache.")
 @click.option("--max-rows", type=click.IntRange(min=0), default=10, show_default=True,
               help="Evidence rows shown per finding in the terminal report.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress bars on standard error.")
@@ -69,7 +74,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                  group_column: str | None, time_column: str | None, id_column: str | None,
                  text_column: str | None, path_column: str | None, modality: str | None, fail_on: str | None,
                  exit_zero: bool, ignore: tuple[str, ...], fmt: str, output: str | None,
-                 config_path: str | None, jobs: int | None, max_rows: int, no_progress: bool) -> None:
+                 config_path: str | None, jobs: int | None, cache_dir: str | None, no_cache: bool,
+                 max_rows: int, no_progress: bool) -> None:
     """Scan splits for leakage and sanity problems.
 
     PATHS are the splits in order: TRAIN VAL [TEST]. Each is an image folder (class sub-folders are
@@ -97,7 +103,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
         report = scan(train, val, test, label_column=label_column, group_column=group_column,
                       time_column=time_column, id_column=id_column, text_column=text_column,
                       path_column=path_column, modality=modality, config=config_path, fail_on=fail_on,
-                      ignore=codes or None, jobs=jobs, progress=progress, **named)
+                      ignore=codes or None, jobs=jobs, cache_dir=cache_dir, use_cache=False if no_cache else None,
+                      progress=progress, **named)
     _emit(report, fmt, output, max_rows)
     sys.exit(ExitCode.OK if exit_zero and report.exit_code == ExitCode.FINDINGS else report.exit_code)
 
@@ -124,6 +131,37 @@ def demo_command(fixtures: Path | None) -> None:
             report = scan(**{k: str(v) if isinstance(v, Path) else v for k, v in kwargs.items()},
                           config={}, progress=None)
             render_terminal(report, max_rows=5)
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """Inspect or empty the signature cache (image digests, hashes and properties keyed by content)."""
+
+
+@cache_group.command("info")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), help="Cache folder (default: as scan).")
+def cache_info_command(cache_dir: str | None) -> None:
+    """Print where the cache is, its size and how many signatures it holds."""
+    with _errors_to_exit_code():
+        with SignatureCache(cache_dir or _configured_cache_dir()) as cache:
+            for key, value in cache.info().items():
+                click.echo(f"{key}: {value}")
+
+
+@cache_group.command("clear")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), help="Cache folder (default: as scan).")
+def cache_clear_command(cache_dir: str | None) -> None:
+    """Delete every cached signature (the next scan decodes every image again)."""
+    with _errors_to_exit_code():
+        with SignatureCache(cache_dir or _configured_cache_dir()) as cache:
+            path = cache.path
+            freed = cache.clear()
+    click.echo(f"cleared {path} ({freed / 1e6:.1f} MB freed)")
+
+
+def _configured_cache_dir() -> str:
+    config = load_config()
+    return config.cache_dir or str(default_cache_dir())
 
 
 @main.command("rules")

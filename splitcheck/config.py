@@ -11,6 +11,8 @@ the command line or to :func:`splitcheck.scan` override the file. Keys may use `
     ignore = ["DS103"]           # rule codes or prefixes (e.g. "DS") to leave out of the report
     jobs = 2                     # processes for decoding (default: available cores)
     max-image-pixels = 178956970 # larger images are refused as decompression bombs (DQ101)
+    cache = true                 # keep image signatures in a cache so an unchanged dataset rescans fast
+    cache-dir = "~/.cache/splitcheck"  # where (default: $SPLITCHECK_CACHE_DIR, $XDG_CACHE_HOME/splitcheck)
 
     [tool.splitcheck.severity]   # per rule code
     LK301 = "warning"
@@ -41,6 +43,8 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     jobs: int | None = None
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    cache: bool = True
+    cache_dir: str | None = None
     severity: dict[str, Severity] = field(default_factory=dict)
     scanners: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
@@ -51,6 +55,8 @@ class Config:
             "ignore": list(self.ignore),
             "jobs": self.jobs,
             "max_image_pixels": self.max_image_pixels,
+            "cache": self.cache,
+            "cache_dir": self.cache_dir,
             "severity": {k: v.value for k, v in self.severity.items()},
             "scanners": self.scanners,
             "source": self.source,
@@ -125,6 +131,14 @@ def config_from_mapping(table: dict[str, Any], *, source: str = "<dict>", where:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{source}: {where} max-image-pixels must be a positive integer; got {value!r}")
             config.max_image_pixels = value
+        elif key == "cache":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{source}: {where} cache must be true or false; got {value!r}")
+            config.cache = value
+        elif key == "cache-dir":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{source}: {where} cache-dir must be a folder path; got {value!r}")
+            config.cache_dir = str(Path(value).expanduser())
         elif key == "severity":
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: {where} severity must be a table of CODE = \"level\"")
@@ -140,7 +154,7 @@ def config_from_mapping(table: dict[str, Any], *, source: str = "<dict>", where:
             config.scanners[scanners[key].name] = validate_params(scanners[key], value, source=source,
                                                                   where=f"{where}.{key}")
         else:
-            known = ["fail-on", "ignore", "jobs", "max-image-pixels", "severity", *sorted(scanners)]
+            known = ["cache", "cache-dir", "fail-on", "ignore", "jobs", "max-image-pixels", "severity", *sorted(scanners)]
             raise ConfigError(f"{source}: unknown key {raw_key!r} in {where}; known keys: {', '.join(known)}")
     return config
 

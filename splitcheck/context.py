@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from splitcheck.findings import Finding, Severity
-from splitcheck.signatures.digests import (
-    Digests,
-    image_digests,
-    row_digests,
-    text_digests,
-    vector_digests,
-)
+import numpy as np
+import pandas as pd
+
+from splitcheck.signatures.cache import SignatureCache
+from splitcheck.signatures.decode import DecodeSettings, full_pixel_digest
+from splitcheck.signatures.digests import Digests, row_digests, text_digests, vector_digests
+from splitcheck.signatures.images import ImageSignatures, compute_image_signatures
 from splitcheck.splits import Split
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -29,6 +30,8 @@ class ScanContext:
         jobs: int = 1,
         progress: ProgressFactory | None = None,
         max_image_pixels: int | None = None,
+        image_settings: DecodeSettings | None = None,
+        cache: SignatureCache | None = None,
     ) -> None:
         self.splits = splits
         self.by_name = {s.name: s for s in splits}
@@ -36,6 +39,12 @@ class ScanContext:
         self.jobs = jobs
         self.progress = progress
         self.max_image_pixels = max_image_pixels
+        settings = image_settings or DecodeSettings()
+        if max_image_pixels:
+            settings = dataclasses.replace(settings, max_pixels=max_image_pixels)
+        self.image_settings = settings
+        self.cache = cache
+        self._image_signatures: dict[str, ImageSignatures] = {}
         self._digests: dict[str, Digests] = {}
         self._table_columns: list[str] | None = None
         #: Findings of the scanners that already ran (the runner appends to it), in run order.
@@ -60,20 +69,59 @@ class ScanContext:
             self._digests[split.name] = self._compute_digests(split)
         return self._digests[split.name]
 
+    def image_signatures(self, split: Split) -> ImageSignatures:
+        """Content and pixel digests, perceptual hashes and properties of an image split (one decode each)."""
+        if split.name not in self._image_signatures:
+            assert split.paths is not None
+            progress = self.progress(f"decoding {split.name}", len(split)) if self.progress else None
+            self._image_signatures[split.name] = compute_image_signatures(
+                split.paths, self.image_settings, cache=self.cache, jobs=self.jobs, progress=progress)
+        return self._image_signatures[split.name]
+
+    def computed_image_signatures(self, split: Split) -> ImageSignatures | None:
+        """The image signatures of ``split`` if a scanner needed them, else None (nothing is computed)."""
+        return self._image_signatures.get(split.name)
+
+    def image_properties(self, split: Split) -> pd.DataFrame:
+        """Per-item image properties aligned with ``split.items``: width, height, n_frames, brightness
+        (mean gray level 0-255), contrast (its standard deviation), sharpness (Laplacian variance), mode, format.
+        NaN / None where the item could not be read."""
+        return self.image_signatures(split).properties
+
     def _compute_digests(self, split: Split) -> Digests:
         if split.modality == "image":
-            assert split.paths is not None
-            kwargs: dict[str, Any] = {}
-            if self.max_image_pixels:
-                kwargs["max_pixels"] = self.max_image_pixels
-            progress = self.progress(f"digests {split.name}", len(split)) if self.progress else None
-            return image_digests(split.paths, jobs=self.jobs, progress=progress, **kwargs)
+            self._confirm_drafted_pixels()
+            signatures = self.image_signatures(split)
+            return Digests(signatures.digest, signatures.pixel, signatures.valid, list(signatures.errors))
         if split.modality == "text":
             assert split.texts is not None
             return text_digests(list(split.texts))
         if split.modality == "table":
             return row_digests(split.features, self.table_columns())  # type: ignore[arg-type]
         return vector_digests(split.vectors, split.getitem, len(split))
+
+    def _confirm_drafted_pixels(self) -> None:
+        """Replace the reduced-scale pixel digest of a JPEG by its full-decode digest where it matches another item.
+
+        Decoding JPEGs at a reduced scale is what makes the scan fast; two different JPEGs could agree at
+        the reduced scale, so every drafted item whose digest is shared is decoded in full (rare: copies).
+        """
+        if self.memo.get("drafted-confirmed"):
+            return
+        image_splits = [s for s in self.splits if s.modality == "image"]
+        signatures = [self.image_signatures(s) for s in image_splits]
+        keys = np.concatenate([sig.pixel[sig.valid] for sig in signatures]) if signatures else np.array([])
+        values, counts = np.unique(keys, return_counts=True)
+        shared = values[counts > 1]
+        for split, sig in zip(image_splits, signatures):
+            todo = np.flatnonzero(sig.valid & sig.drafted & np.isin(sig.pixel, shared))
+            for i in todo:
+                assert split.paths is not None
+                with open(split.paths[i], "rb") as handle:
+                    digest = full_pixel_digest(handle.read(), self.image_settings.max_pixels)
+                if digest is not None:
+                    sig.pixel[i] = np.uint64(digest)
+        self.memo["drafted-confirmed"] = True
 
     def table_columns(self) -> list[str]:
         """The union of feature columns over the table splits, in first-seen order."""

@@ -10,6 +10,14 @@ import pytest
 from helpers import random_image
 
 
+@pytest.fixture(autouse=True)
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own signature cache folder (never the user's ~/.cache)."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("SPLITCHECK_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -52,12 +52,24 @@ def _finding(console: Console, finding: Finding, max_rows: int) -> None:
                   f"{escape(finding.message)}")
     evidence = finding.evidence
     if evidence is not None and len(evidence) and max_rows > 0:
+        shown = evidence.head(max_rows)
+        cells = {str(c): [_cell(v) for v in shown[c]] for c in shown.columns}
+        columns, used = [], 0
+        for name, values in cells.items():  # as many whole columns as fit: wrapped ids are hard to read
+            width = max(len(name), *(len(v) for v in values)) + 2
+            if columns and used + width > console.width:
+                break
+            columns.append(name)
+            used += width
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="dim")
-        for column in evidence.columns:
-            table.add_column(str(column), overflow="fold")
-        for row in evidence.head(max_rows).itertuples(index=False):
-            table.add_row(*(escape(_cell(v)) for v in row))
+        for name in columns:
+            table.add_column(name, overflow="fold")
+        for k in range(len(shown)):
+            table.add_row(*(escape(cells[name][k]) for name in columns))
         console.print(table)
+        hidden = [name for name in cells if name not in columns]
+        if hidden:
+            console.print(f"  [dim]({len(hidden)} more columns: {escape(', '.join(hidden))}; all in --format json)[/]")
         if len(evidence) > max_rows:
             console.print(f"  ... and {len(evidence) - max_rows} more (all of them in --format json)")
     if finding.remediation:

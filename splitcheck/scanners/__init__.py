@@ -1,12 +1,17 @@
-"""Built-in scanners. Adding a scanner is adding one module here and one import line below."""
+"""Built-in scanners. Adding a scanner is adding one module here and one import line below.
 
-from splitcheck.scanners import (  # noqa: F401  (imports register the scanners)
-    class_distribution,
-    exact_duplicates,
-    group_overlap,
-    temporal_overlap,
-    unreadable_items,
-)
+Scanners run in the order they are imported here (registry order): the leakage scanners first, so that
+later scanners can read their findings (``ScanContext.findings``, ``ScanContext.leaked_ids``).
+"""
+
+# isort: off
+from splitcheck.scanners import exact_duplicates  # noqa: F401  (imports register the scanners)
+from splitcheck.scanners import near_duplicates  # noqa: F401
+from splitcheck.scanners import group_overlap  # noqa: F401
+from splitcheck.scanners import temporal_overlap  # noqa: F401
+from splitcheck.scanners import unreadable_items  # noqa: F401
+from splitcheck.scanners import class_distribution  # noqa: F401
+# isort: on
 from splitcheck.scanners.base import Param, Rule, Scanner, all_rules, register, registered_scanners
 
 __all__ = ["Param", "Rule", "Scanner", "all_rules", "register", "registered_scanners"]

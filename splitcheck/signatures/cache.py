@@ -40,6 +40,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "splitcheck"
 
 
+def _is_busy(exc: Exception) -> bool:
+    """A lock held by another connection (wait or skip), as opposed to a corrupt database (rebuild)."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
 class CacheWarning(UserWarning):
     """The cache could not be used as it was (rebuilt, or turned off for this run)."""
 
@@ -63,14 +68,30 @@ class SignatureCache:
             return self._conn
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = self._open()
+            self._conn = self._open_retrying()
         except sqlite3.DatabaseError as exc:
-            self._rebuild(exc)
+            if _is_busy(exc):
+                warnings.warn(f"signature cache {self.path} busy ({exc}); running without cache", CacheWarning,
+                              stacklevel=3)
+                self.path = None
+            else:
+                self._rebuild(exc)
         except OSError as exc:
             warnings.warn(f"signature cache {self.path} unusable ({exc}); running without cache", CacheWarning,
                           stacklevel=3)
             self.path = None
         return self._conn
+
+    def _open_retrying(self, attempts: int = 8) -> sqlite3.Connection:
+        """Open, waiting out another process that holds a lock while it creates the database."""
+        for attempt in range(attempts):
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * 2 ** attempt)
+        raise AssertionError("unreachable")
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -100,7 +121,7 @@ class SignatureCache:
         try:
             return fn(conn)
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            if _is_busy(exc):
                 warnings.warn(f"signature cache busy ({exc}); results not cached this time", CacheWarning,
                               stacklevel=3)
                 return None
@@ -173,6 +194,8 @@ class SignatureCache:
     def info(self) -> dict[str, object]:
         if self.path is None:
             return {"path": None, "enabled": False}
+        if not self.path.exists():
+            return {"path": str(self.path), "enabled": True, "size_bytes": 0, "files": 0, "signatures": 0}
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file()) \
             if self.path.exists() else 0
         counts = self._run(lambda c: (c.execute("SELECT count(*) FROM files").fetchone()[0],

@@ -2,6 +2,7 @@
 
 - images: raw = the file's bytes; canonical = the pixels after EXIF orientation, converted to RGBA
   (so a PNG re-saved with other metadata or compression, or with an orientation tag, still matches);
+  computed with the other image signatures in :mod:`splitcheck.signatures.images`;
 - text: raw = the exact string; canonical = Unicode NFKC, case-folded, whitespace runs folded to one space;
 - table rows: canonical = the row's values (numbers as float64, strings NFKC-stripped-case-folded), so
   ``27.5``, ``27.50`` and ``2.75e1`` match; raw = canonical (formatting is gone once parsed);
@@ -14,21 +15,17 @@ chance of about n²/2⁶⁵ (3·10⁻⁶ at ten million items).
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import unicodedata
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-from splitcheck._parallel import parallel_map
+from splitcheck.signatures.decode import DEFAULT_MAX_IMAGE_PIXELS
 
-#: Pixel count above which an image is refused without being decoded (a decompression bomb).
-DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
+__all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "Digests", "normalize_text", "row_digests", "text_digests", "vector_digests"]
 
 
 @dataclass
@@ -43,71 +40,6 @@ class Digests:
 
 def _digest64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
-
-
-def image_digest(path: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> tuple[int, int] | str:
-    """(raw digest, pixel digest) of an image file, or a one-line reason why it cannot be read."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except IsADirectoryError:
-        return "is a directory"
-    except FileNotFoundError:
-        return "file not found (missing or broken link)"
-    except PermissionError:
-        return "permission denied"
-    except OSError as exc:
-        return f"cannot read file: {exc.strerror or exc}"
-    if not data:
-        return "empty file (0 bytes)"
-    raw = _digest64(data)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    return f"refused: {width}x{height} pixels is over the limit of {max_pixels} (decompression bomb?)"
-                image.load()
-                image = ImageOps.exif_transpose(image) or image
-                rgba = image.convert("RGBA")
-                canonical = _digest64(f"{rgba.width}x{rgba.height}".encode() + rgba.tobytes())
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        return f"refused as a decompression bomb: {exc}"
-    except UnidentifiedImageError:
-        return "not an image Pillow can read (wrong extension or corrupt header)"
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"corrupt or truncated image: {reason}"
-    except MemoryError:
-        return "image too large to decode in memory"
-    return raw, canonical
-
-
-def image_digests(
-    paths: Sequence[str],
-    *,
-    jobs: int = 1,
-    progress: Callable[[int], None] | None = None,
-    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
-) -> Digests:
-    results = parallel_map(_image_digest_worker, [(p, max_pixels) for p in paths], jobs=jobs, progress=progress)
-    n = len(paths)
-    raw = np.zeros(n, dtype=np.uint64)
-    canonical = np.zeros(n, dtype=np.uint64)
-    valid = np.zeros(n, dtype=bool)
-    errors: list[tuple[int, str]] = []
-    for i, result in enumerate(results):
-        if isinstance(result, str):
-            errors.append((i, result))
-        else:
-            raw[i], canonical[i] = result
-            valid[i] = True
-    return Digests(raw, canonical, valid, errors)
-
-
-def _image_digest_worker(args: tuple[str, int]) -> tuple[int, int] | str:
-    return image_digest(*args)
 
 
 _WHITESPACE = re.compile(r"\s+")

@@ -1,0 +1,212 @@
+"""Image signatures: one read and one decode per image feed every signature, cached by content.
+
+Flow for a split's image paths:
+
+1. ``stat`` every file; the cache's ``files`` table maps an unchanged (path, size, mtime, inode) to its
+   content digest, and ``signatures`` maps (digest, algorithm key) to the stored signatures: an
+   unchanged dataset is rescanned without reading a single file.
+2. The rest go to worker processes in chunks: read the bytes, digest them, look the digest up (a
+   renamed or copied file is a hit), and decode only the misses.
+3. New signatures are written back to the cache by the main process.
+
+A signature record holds the content digest, a digest of the decoded pixels (after EXIF orientation),
+the perceptual hashes, and cheap properties (size, mode, format, brightness, contrast, sharpness).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from splitcheck._parallel import parallel_map
+from splitcheck.signatures.cache import SignatureCache
+from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_image_bytes, hash_records
+
+#: Bumped whenever the computation of any image signature changes (invalidates cached records).
+ALGO_VERSION = "img-1"
+#: Below this many images to decode, the work runs in this process (starting workers costs more).
+MIN_IMAGES_FOR_POOL = 48
+PROPERTY_COLUMNS = ("width", "height", "n_frames", "brightness", "contrast", "sharpness")
+TEXT_PROPERTY_COLUMNS = ("mode", "format")
+
+
+@dataclass
+class ImageSignatures:
+    """Signatures of one split's images, aligned with its items (rows where ``valid`` is False are blank)."""
+
+    digest: np.ndarray  # (n,) uint64: content digest (first 8 bytes of blake2b-128 of the file)
+    pixel: np.ndarray  # (n,) uint64: digest of the decoded pixels
+    hashes: dict[str, np.ndarray]  # name -> (n, n_bytes) uint8 packed bits
+    properties: pd.DataFrame
+    valid: np.ndarray  # (n,) bool
+    drafted: np.ndarray  # (n,) bool: the pixel digest is of a reduced-scale JPEG decode
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    cache_hits: int = 0
+
+
+def algo_key(settings: DecodeSettings) -> str:
+    return f"{ALGO_VERSION}|{settings.key()}"
+
+
+def compute_image_signatures(
+    paths: Sequence[str],
+    settings: DecodeSettings,
+    *,
+    cache: SignatureCache | None = None,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> ImageSignatures:
+    n = len(paths)
+    key = algo_key(settings)
+    records: list[ImageRecord | str | None] = [None] * n
+    digests: list[bytes | None] = [None] * n
+    hits = 0
+    stats = [_stat(p) for p in paths]
+
+    if cache is not None and cache.enabled:
+        known = cache.lookup_files([s for s in stats if s is not None])  # type: ignore[misc]
+        it = iter(known)
+        for i, s in enumerate(stats):
+            if s is not None:
+                digests[i] = next(it)
+        wanted = [d for d in digests if d is not None]
+        payloads = cache.get(wanted, key) if wanted else {}
+        for i, d in enumerate(digests):
+            if d is not None and d in payloads:
+                records[i] = ImageRecord.from_payload(d, payloads[d], settings)
+                hits += 1
+        if progress and hits:
+            progress(hits)
+
+    todo = [i for i in range(n) if records[i] is None]
+    cache_path = str(cache.path) if cache is not None and cache.enabled and cache.path else None
+    chunk = max(1, min(64, len(todo) // max(1, jobs * 4) or 1))
+    tasks = [([paths[i] for i in todo[s:s + chunk]], settings, cache_path, key) for s in range(0, len(todo), chunk)]
+    results = parallel_map(_compute_chunk, tasks, jobs=jobs, chunksize=1, progress=progress, progress_of=len,
+                           min_items=2 if len(todo) >= MIN_IMAGES_FOR_POOL else len(tasks) + 1)
+    new_files, new_payloads = [], []
+    position = 0
+    for task, chunk_results in zip(tasks, results):
+        for outcome in chunk_results:
+            i = todo[position]
+            position += 1
+            records[i] = outcome.record if outcome.record is not None else outcome.error
+            if outcome.record is not None:
+                hits += outcome.cached
+                if stats[i] is not None:
+                    new_files.append((*stats[i], outcome.record.content))  # type: ignore[misc]
+                if not outcome.cached:
+                    new_payloads.append((outcome.record.content, key, outcome.record.to_payload()))
+    if cache is not None and cache.enabled:
+        cache.store_files(new_files)
+        cache.put(new_payloads)
+    return _assemble(records, settings, hits)
+
+
+def _stat(path: str) -> tuple[str, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@dataclass
+class _Outcome:
+    record: ImageRecord | None
+    error: str | None
+    cached: int = 0
+
+
+def _compute_chunk(task: tuple[list[str], DecodeSettings, str | None, str]) -> list[_Outcome]:
+    """Worker: read, digest, look up the cache by content, and decode the misses."""
+    paths, settings, cache_path, key = task
+    blobs: list[bytes | str] = [_read(p) for p in paths]
+    contents = [hashlib.blake2b(b, digest_size=16).digest() if isinstance(b, bytes) else None for b in blobs]
+    cached: dict[bytes, bytes] = {}
+    if cache_path:
+        cached = _lookup(cache_path, [c for c in contents if c is not None], key)
+    out = []
+    fresh: list[ImageRecord] = []
+    for blob, content in zip(blobs, contents):
+        if isinstance(blob, str):
+            out.append(_Outcome(None, blob))
+            continue
+        assert content is not None
+        if content in cached:
+            out.append(_Outcome(ImageRecord.from_payload(content, cached[content], settings), None, cached=1))
+            continue
+        result = decode_image_bytes(blob, content, settings)
+        if isinstance(result, str):
+            out.append(_Outcome(None, result))
+        else:
+            fresh.append(result)
+            out.append(_Outcome(result, None))
+    hash_records(fresh, settings)
+    return out
+
+
+def _read(path: str) -> bytes | str:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        return "is a directory"
+    except FileNotFoundError:
+        return "file not found (missing or broken link)"
+    except PermissionError:
+        return "permission denied"
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    return data if data else "empty file (0 bytes)"
+
+
+def _lookup(cache_path: str, contents: list[bytes], key: str) -> dict[bytes, bytes]:
+    if not contents or not os.path.exists(cache_path):
+        return {}
+    try:
+        conn = sqlite3.connect(f"file:{cache_path}?mode=ro", uri=True, timeout=30)
+        try:
+            marks = ",".join("?" * len(contents))
+            rows = conn.execute(f"SELECT digest, payload FROM signatures WHERE algo = ? AND digest IN ({marks})",
+                                [key, *contents]).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return {}
+    return dict(rows)
+
+
+def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings, hits: int) -> ImageSignatures:
+    n = len(records)
+    digest = np.zeros(n, dtype=np.uint64)
+    pixel = np.zeros(n, dtype=np.uint64)
+    valid = np.zeros(n, dtype=bool)
+    drafted = np.zeros(n, dtype=bool)
+    hashes = {name: np.zeros((n, width), dtype=np.uint8) for name, width in settings.hash_widths().items()}
+    numbers = np.full((n, len(PROPERTY_COLUMNS)), np.nan)
+    texts: list[tuple[str | None, str | None]] = [(None, None)] * n
+    errors = []
+    for i, record in enumerate(records):
+        if not isinstance(record, ImageRecord):
+            errors.append((i, record or "not processed"))
+            continue
+        valid[i] = True
+        digest[i] = struct.unpack("<Q", record.content[:8])[0]
+        pixel[i] = record.pixel
+        drafted[i] = record.drafted
+        for name, row in record.hashes.items():
+            hashes[name][i] = row
+        numbers[i] = record.numbers
+        texts[i] = (record.mode, record.format)
+    properties = pd.DataFrame(numbers, columns=list(PROPERTY_COLUMNS))
+    properties["mode"] = [t[0] for t in texts]
+    properties["format"] = [t[1] for t in texts]
+    return ImageSignatures(digest, pixel, hashes, properties, valid, drafted, errors, hits)

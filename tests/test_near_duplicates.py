@@ -1,0 +1,137 @@
+"""Near-duplicate images (LK102 across splits, DQ202 inside one): exact pairs, mirror, thresholds, transforms."""
+
+from __future__ import annotations
+
+import json
+
+import imagehash
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+import splitcheck
+from splitcheck.context import ScanContext
+from splitcheck.loaders import LoadOptions, load_split
+from splitcheck.signatures.decode import full_pixel_digest
+from splitcheck.signatures.perceptual import from_imagehash
+from helpers import FIXTURES
+
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+
+
+def near_pairs(report, code="LK102"):
+    found = report.by_code(code)
+    if not found:
+        return []
+    ev = found[0].evidence
+    return sorted([a, b, t] for a, b, t in zip(ev["a_id"], ev["b_id"], ev["transform"]))
+
+
+@pytest.fixture(scope="module")
+def fixture_report():
+    return splitcheck.scan(train=str(FIXTURES / "images/train"), val=str(FIXTURES / "images/val"), config={},
+                           jobs=1, use_cache=False)
+
+
+def test_every_planted_near_copy_is_found_and_nothing_else(fixture_report):
+    found = near_pairs(fixture_report)
+    assert [[a, b] for a, b, _ in found] == [[a, b] for a, b, _ in EXPECTED["images"]["near_pairs"]]
+    exact = {(a, b) for a, b, _ in EXPECTED["images"]["exact_pairs"]}
+    assert not exact & {(a, b) for a, b, _ in found}  # exact copies are LK101's, not repeated here
+
+
+def test_flip_is_matched_through_the_mirrored_hash(fixture_report):
+    (finding,) = fixture_report.by_code("LK102")
+    ev = finding.evidence.set_index("a_id")
+    flip = next(a for a, _, t in EXPECTED["images"]["near_pairs"] if t == "flip")
+    assert ev.loc[flip, "method"] == "phash+dhash-mirror"
+    assert ev.loc[flip, "transform"] == "flip"
+    assert ev.loc[flip, "distance"] <= 2
+    resize = next(a for a, _, t in EXPECTED["images"]["near_pairs"] if t == "resize")
+    assert ev.loc[resize, "transform"] == "resize"
+    assert set(finding.evidence.columns[:6]) == {"a_split", "a_id", "b_split", "b_id", "method", "distance"}
+    assert (finding.evidence["distance"] == finding.evidence["distance_phash"]
+            + finding.evidence["distance_dhash"]).all()
+
+
+def test_mirror_off_and_threshold_zero_change_what_is_found():
+    kwargs = dict(train=str(FIXTURES / "images/train"), val=str(FIXTURES / "images/val"), jobs=1, use_cache=False)
+    no_mirror = splitcheck.scan(**kwargs, config={"near-duplicates": {"mirror": False}})
+    transforms = [t for _, _, t in EXPECTED["images"]["near_pairs"]]
+    found = [t for _, _, t in near_pairs(no_mirror)]
+    assert len(found) == len(transforms) - 1 and "flip" not in found
+    strict = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0}})
+    assert len(near_pairs(strict)) == 1  # only the flip is bit-identical (mirrored)
+
+
+def test_class_shares_and_copies_of_one_training_image(tmp_path, rng):
+    base = [Image.fromarray(np.kron(rng.integers(0, 256, (8, 8, 3)), np.ones((12, 12, 1))).astype(np.uint8))
+            for _ in range(6)]
+    for i, image in enumerate(base):
+        (tmp_path / "train/a").mkdir(parents=True, exist_ok=True)
+        image.save(tmp_path / f"train/a/{i}.png")
+    (tmp_path / "val/a").mkdir(parents=True)
+    (tmp_path / "val/b").mkdir(parents=True)
+    for k in range(3):  # three brightened copies of training image 0, in class a
+        ImageEnhance.Brightness(base[0]).enhance(1.0 + 0.05 * (k + 1)).save(tmp_path / f"val/a/copy{k}.png")
+    other = Image.fromarray(np.kron(rng.integers(0, 256, (8, 8, 3)), np.ones((12, 12, 1))).astype(np.uint8))
+    other.save(tmp_path / "val/a/fresh.png")
+    for k in range(4):
+        Image.fromarray(np.kron(rng.integers(0, 256, (8, 8, 3)), np.ones((12, 12, 1))).astype(np.uint8)).save(
+            tmp_path / f"val/b/{k}.png")
+    report = splitcheck.scan(train=tmp_path / "train", val=tmp_path / "val", config={}, use_cache=False)
+    (finding,) = report.by_code("LK102")
+    assert sorted(finding.evidence["a_id"]) == ["a/copy0.png", "a/copy1.png", "a/copy2.png"]
+    assert set(finding.evidence["b_id"]) == {"a/0.png"}
+    assert finding.evidence["b_copies"].tolist() == [3, 3, 3]
+    assert finding.metrics["class_share_affected:a"] == pytest.approx(3 / 4)
+    assert finding.metrics["class_share_affected:b"] == 0.0
+    assert finding.metrics["max_copies_of_one_item"] == 3.0
+    # the three copies are near-copies of each other inside val too: one DQ202 group of 3
+    (within,) = report.by_code("DQ202")
+    assert within.evidence["cluster_size"].tolist() == [3, 3, 3]
+    assert set(within.evidence["split"]) == {"val"}
+
+
+def test_stored_hashes_are_imagehash_bits_for_full_decodes(tmp_path, rng):
+    images = []
+    for i in range(5):
+        image = Image.fromarray(np.kron(rng.integers(0, 256, (6, 9, 3)), np.ones((11, 7, 1))).astype(np.uint8))
+        image.save(tmp_path / f"{i}.png")
+        images.append(image)
+    split = load_split("train", str(tmp_path), LoadOptions())
+    sig = ScanContext([split]).image_signatures(split)
+    for i, name in enumerate(split.ids):
+        with Image.open(tmp_path / name) as image:
+            assert np.array_equal(sig.hashes["phash"][i], from_imagehash(imagehash.phash(image)))
+            assert np.array_equal(sig.hashes["dhash"][i], from_imagehash(imagehash.dhash(image)))
+            mirrored = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            assert np.array_equal(sig.hashes["dhash_mirror"][i], from_imagehash(imagehash.dhash(mirrored)))
+
+
+def test_large_jpeg_copies_are_confirmed_by_a_full_decode(tmp_path, rng):
+    """Drafted (reduced-scale) JPEG pixel digests are replaced by full-decode digests where they match."""
+    smooth = np.kron(rng.integers(0, 256, (16, 16, 3)), np.ones((40, 40, 1))).astype(np.uint8)
+    for split in ("train/c", "val/c"):
+        (tmp_path / split).mkdir(parents=True)
+    Image.fromarray(smooth).save(tmp_path / "train/c/big.jpg", quality=92)
+    data = (tmp_path / "train/c/big.jpg").read_bytes()
+    comment = b"exported by another tool"
+    segment = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
+    (tmp_path / "val/c/same_pixels.jpg").write_bytes(data[:2] + segment + data[2:])  # other bytes, same pixels
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / f"train/c/n{i}.png")
+    report = splitcheck.scan(train=tmp_path / "train", val=tmp_path / "val", config={}, use_cache=False)
+    (finding,) = report.by_code("LK101")
+    assert finding.evidence[["a_id", "b_id", "method"]].values.tolist() == [
+        ["c/same_pixels.jpg", "c/big.jpg", "pixels"]]
+    assert not report.by_code("LK102")  # not repeated as a near-copy
+    splits = [load_split(n, str(tmp_path / n), LoadOptions()) for n in ("train", "val")]
+    context = ScanContext(splits)
+    drafted_digest = int(context.image_signatures(splits[0]).pixel[list(splits[0].ids).index("c/big.jpg")])
+    context.digests(splits[0])
+    full = full_pixel_digest(data)
+    assert context.image_signatures(splits[0]).drafted[list(splits[0].ids).index("c/big.jpg")]
+    assert drafted_digest != full  # the reduced-scale digest was replaced by the full-decode one
+    assert int(context.digests(splits[0]).canonical[list(splits[0].ids).index("c/big.jpg")]) == full
+    assert int(context.digests(splits[1]).canonical[0]) == full
