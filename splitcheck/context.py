@@ -90,7 +90,7 @@ class ScanContext:
 
     def _compute_digests(self, split: Split) -> Digests:
         if split.modality == "image":
-            self._confirm_drafted_pixels()
+            self._confirm_pixels()
             signatures = self.image_signatures(split)
             return Digests(signatures.digest, signatures.pixel, signatures.valid, list(signatures.errors))
         if split.modality == "text":
@@ -100,28 +100,33 @@ class ScanContext:
             return row_digests(split.features, self.table_columns())  # type: ignore[arg-type]
         return vector_digests(split.vectors, split.getitem, len(split))
 
-    def _confirm_drafted_pixels(self) -> None:
-        """Replace the reduced-scale pixel digest of a JPEG by its full-decode digest where it matches another item.
+    def _confirm_pixels(self) -> None:
+        """Turn the provisional pixel digests into digests of the fully decoded pixels where it matters.
 
-        Decoding JPEGs at a reduced scale is what makes the scan fast; two different JPEGs could agree at
-        the reduced scale, so every drafted item whose digest is shared is decoded in full (rare: copies).
+        The pixel digest computed while scanning is a digest of the reduced gray image: cheap, and equal
+        for pixel-identical images. Where items of different bytes share it, each distinct file among them is
+        decoded in full (RGBA after EXIF orientation) and its digest replaces the provisional one, so a
+        pixel match is exact. Items of identical bytes need no check. Runs once, over every image split.
         """
-        if self.memo.get("drafted-confirmed"):
+        if self.memo.get("pixels-confirmed"):
             return
         image_splits = [s for s in self.splits if s.modality == "image"]
         signatures = [self.image_signatures(s) for s in image_splits]
-        keys = np.concatenate([sig.pixel[sig.valid] for sig in signatures]) if signatures else np.array([])
-        values, counts = np.unique(keys, return_counts=True)
-        shared = values[counts > 1]
-        for split, sig in zip(image_splits, signatures):
-            todo = np.flatnonzero(sig.valid & sig.drafted & np.isin(sig.pixel, shared))
-            for i in todo:
-                assert split.paths is not None
-                with open(split.paths[i], "rb") as handle:
-                    digest = full_pixel_digest(handle.read(), self.image_settings.max_pixels)
-                if digest is not None:
-                    sig.pixel[i] = np.uint64(digest)
-        self.memo["drafted-confirmed"] = True
+        rows = [(k, i, int(sig.pixel[i]), int(sig.digest[i]))
+                for k, sig in enumerate(signatures) for i in np.flatnonzero(sig.valid)]
+        frame = pd.DataFrame(rows, columns=["split", "item", "pixel", "content"])
+        distinct = frame.groupby("pixel")["content"].transform("nunique")
+        todo = frame[distinct > 1]
+        full: dict[int, int | None] = {}
+        for row in todo.itertuples(index=False):
+            if row.content not in full:
+                path = image_splits[row.split].paths[row.item]  # type: ignore[index]
+                with open(path, "rb") as handle:
+                    full[row.content] = full_pixel_digest(handle.read(), self.image_settings.max_pixels)
+            digest = full[row.content]
+            if digest is not None:
+                signatures[row.split].pixel[row.item] = np.uint64(digest)
+        self.memo["pixels-confirmed"] = True
 
     def table_columns(self) -> list[str]:
         """The union of feature columns over the table splits, in first-seen order."""

@@ -110,7 +110,7 @@ def test_stored_hashes_are_imagehash_bits_for_full_decodes(tmp_path, rng):
 
 
 def test_large_jpeg_copies_are_confirmed_by_a_full_decode(tmp_path, rng):
-    """Drafted (reduced-scale) JPEG pixel digests are replaced by full-decode digests where they match."""
+    """Provisional pixel digests (of the reduced gray image) are replaced by full-decode digests where shared."""
     smooth = np.kron(rng.integers(0, 256, (16, 16, 3)), np.ones((40, 40, 1))).astype(np.uint8)
     for split in ("train/c", "val/c"):
         (tmp_path / split).mkdir(parents=True)
@@ -131,7 +131,25 @@ def test_large_jpeg_copies_are_confirmed_by_a_full_decode(tmp_path, rng):
     drafted_digest = int(context.image_signatures(splits[0]).pixel[list(splits[0].ids).index("c/big.jpg")])
     context.digests(splits[0])
     full = full_pixel_digest(data)
-    assert context.image_signatures(splits[0]).drafted[list(splits[0].ids).index("c/big.jpg")]
-    assert drafted_digest != full  # the reduced-scale digest was replaced by the full-decode one
+    assert drafted_digest != full  # the provisional (reduced gray) digest was replaced by the full-decode one
     assert int(context.digests(splits[0]).canonical[list(splits[0].ids).index("c/big.jpg")]) == full
     assert int(context.digests(splits[1]).canonical[0]) == full
+
+
+def test_crops_and_rotations_are_found_through_the_variants(tmp_path):
+    sources = sorted((FIXTURES / "images/train/car").glob("*.png"))[:8]
+    (tmp_path / "train/car").mkdir(parents=True)
+    (tmp_path / "val/car").mkdir(parents=True)
+    for path in sources:
+        with Image.open(path) as image:
+            image.resize((192, 192), Image.Resampling.LANCZOS).save(tmp_path / "train/car" / path.name)
+    with Image.open(tmp_path / "train/car" / sources[0].name) as image:
+        image.crop((0, 14, 177, 192)).save(tmp_path / "val/car/cropped.png")  # 8% off the right, 7% off the top
+    with Image.open(tmp_path / "train/car" / sources[1].name) as image:
+        image.rotate(-4, resample=Image.Resampling.BICUBIC).save(tmp_path / "val/car/rotated.png")
+    kwargs = dict(train=tmp_path / "train", val=tmp_path / "val", use_cache=False)
+    report = splitcheck.scan(**kwargs, config={})
+    assert near_pairs(report) == [["car/cropped.png", f"car/{sources[0].name}", "crop"],
+                                  ["car/rotated.png", f"car/{sources[1].name}", "rotation"]]
+    plain = splitcheck.scan(**kwargs, config={"near-duplicates": {"variants": False}})
+    assert len(near_pairs(plain)) < 2

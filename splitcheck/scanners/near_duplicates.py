@@ -13,7 +13,7 @@ from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
 from splitcheck.index.hamming import hamming_distances, hamming_pairs
 from splitcheck.scanners.base import Param, Rule, Scanner, in_range, register
-from splitcheck.signatures.decode import DecodeSettings
+from splitcheck.signatures.decode import VARIANT_NAMES, DecodeSettings
 from splitcheck.signatures.images import ImageSignatures
 from splitcheck.splits import Split
 
@@ -47,7 +47,8 @@ class NearDuplicateScanner(Scanner):
 
     What it finds: pairs whose perceptual hashes (pHash and dHash by default, 64 bits each) differ in
     at most ``threshold`` bits in all and in at most ``max-hash-distance`` bits in any one hash; a
-    horizontally mirrored copy is matched through the hashes of the mirrored image. Such pairs are
+    horizontally mirrored copy is matched through the hashes of the mirrored image, and cropped or
+    slightly rotated copies through the hashes of crops and ±4° rotations of each earlier split's image. Such pairs are
     re-encoded, resized, slightly cropped, recoloured, noisy, flipped or slightly rotated copies.
     Exact copies (LK101) are not repeated here. The search is a faiss binary index, not a pairwise loop.
     Why it matters: a transformed copy of a training image in validation is scored on memorised content,
@@ -67,11 +68,13 @@ class NearDuplicateScanner(Scanner):
                         _hash_list),
         "hash_size": Param(8, "Hash side in cells: each hash has hash-size² bits (8 gives 64-bit hashes).",
                            _power_of_two),
-        "threshold": Param(22, "Largest summed Hamming distance (in bits, over all the hashes) of a near-copy pair.",
+        "threshold": Param(14, "Largest summed Hamming distance (in bits, over all the hashes) of a near-copy pair.",
                            in_range(0, 4096, integer=True)),
-        "max_hash_distance": Param(18, "Largest Hamming distance (in bits) allowed in any single hash of a pair.",
+        "max_hash_distance": Param(12, "Largest Hamming distance (in bits) allowed in any single hash of a pair.",
                                    in_range(0, 1024, integer=True)),
         "mirror": Param(True, "Also match horizontally mirrored copies.", _boolean),
+        "variants": Param(True, "Also match each image's crops (7.5% off the sides, 9 offsets) and ±4° rotations, "
+                                "so cropped and slightly rotated copies are found.", _boolean),
         "within_split": Param(True, "Also report near-duplicate groups inside each split (DQ202, info).", _boolean),
     }
 
@@ -93,40 +96,45 @@ class NearDuplicateScanner(Scanner):
 
     # ------------------------------------------------------------------------------------------ search
     def _matches(self, sa: ImageSignatures, sb: ImageSignatures | None) -> pd.DataFrame:
-        """Pairs (indices into the splits) within the thresholds, in their best orientation.
+        """Pairs (indices into the splits) within the thresholds, in their best orientation and variant.
 
         The hashes are concatenated and searched as one code, so the distance searched is the sum of the
-        hashes' distances (``threshold``); each hash must also stay within ``max-hash-distance``.
+        hashes' distances (``threshold``); each hash must also stay within ``max-hash-distance``. Queries are
+        the images of ``sa`` (and their mirror images); the base holds each image of ``sb`` (``sa`` itself
+        when None) and, with ``variants``, its crop and rotation variants.
         """
         names = list(self.settings["hashes"])
         t, cap = self.settings["threshold"], self.settings["max_hash_distance"]
-        va = np.flatnonzero(sa.valid)
-        vb = np.flatnonzero(sb.valid) if sb is not None else va
-        orientations = [""] + (["_mirror"] if self.settings["mirror"] else [])
+        base_sig = sb if sb is not None else sa
+        va, vb = np.flatnonzero(sa.valid), np.flatnonzero(base_sig.valid)
+        base, owner, kind = _base_codes(base_sig, names, vb, self.settings["variants"])
+        widths = [sa.hashes[h].shape[1] for h in names]
+        bounds = np.cumsum([0, *widths])
         frames = []
-        for suffix in orientations:
+        for suffix in [""] + (["_mirror"] if self.settings["mirror"] else []):
             queries = np.concatenate([sa.hashes[h + suffix][va] for h in names], axis=1)
-            base_sig = sb if sb is not None else sa
-            base = np.concatenate([base_sig.hashes[h][vb] for h in names], axis=1)
-            qi, bi, dist = hamming_pairs(queries, None if (sb is None and not suffix) else base, t)
-            ia, ib = va[qi], vb[bi]
-            if sb is None and suffix:  # mirrored self-search: each unordered pair once, never an item with itself
-                keep = ia != ib
-                ia, ib, dist = np.minimum(ia, ib)[keep], np.maximum(ia, ib)[keep], dist[keep]
+            qi, bi, dist = hamming_pairs(queries, base, t)
+            ia, ib, kinds = va[qi], owner[bi], kind[bi]
+            per_hash = [hamming_distances(queries[qi, lo:hi], base[bi, lo:hi]) for lo, hi in zip(bounds, bounds[1:])]
+            keep = np.all(np.stack(per_hash) <= cap, axis=0) if len(qi) else np.zeros(0, bool)
+            if sb is None:  # inside one split: never an item with itself; each unordered pair once
+                keep &= ia != ib
             frame = pd.DataFrame({"a": ia, "b": ib, "distance": dist.astype(np.int64),
-                                  "method": "+".join(names) + ("-mirror" if suffix else "")})
-            keep = np.ones(len(frame), dtype=bool)
-            for h in names:
-                d = hamming_distances(sa.hashes[h + suffix][ia], base_sig.hashes[h][ib]).astype(np.int64)
-                frame[f"distance_{h}"] = d
-                keep &= d <= cap
+                                  "method": "+".join(names) + ("-mirror" if suffix else ""),
+                                  "variant": np.array(("original", *VARIANT_NAMES), dtype=object)[kinds]})
+            for h, d in zip(names, per_hash):
+                frame[f"distance_{h}"] = d.astype(np.int64)
             frame["mirrored"] = bool(suffix)
             frames.append(frame[keep])
         pairs = pd.concat(frames, ignore_index=True)
         if pairs.empty:
             return pairs
-        pairs = pairs.sort_values(["a", "b", "distance", "mirrored"], kind="stable")
-        return pairs.drop_duplicates(["a", "b"], keep="first").reset_index(drop=True)
+        if sb is None:
+            lo, hi = np.minimum(pairs["a"], pairs["b"]), np.maximum(pairs["a"], pairs["b"])
+            pairs = pairs.assign(a=lo, b=hi)
+        pairs = pairs.assign(_original=pairs["variant"] != "original")
+        pairs = pairs.sort_values(["a", "b", "distance", "mirrored", "_original"], kind="stable")
+        return pairs.drop_duplicates(["a", "b"], keep="first").drop(columns="_original").reset_index(drop=True)
 
     # ------------------------------------------------------------------------------------------ cross
     def _cross(self, context: ScanContext, a: Split, b: Split) -> Finding | None:
@@ -151,7 +159,9 @@ class NearDuplicateScanner(Scanner):
         for column in pairs.columns:
             if column.startswith("distance_"):
                 evidence[column] = pairs[column].to_numpy()
-        evidence["transform"] = _guess_transforms(sa, sb, ia, ib, pairs["mirrored"].to_numpy())
+        evidence["variant"] = pairs["variant"].to_numpy()
+        evidence["transform"] = _guess_transforms(sa, sb, ia, ib, pairs["mirrored"].to_numpy(),
+                                                  pairs["variant"].to_numpy())
         evidence["a_label"] = _labels(a)[ia] if a.has_labels else None
         evidence["b_label"] = _labels(b)[ib] if b.has_labels else None
         evidence["b_copies"] = copies
@@ -226,7 +236,20 @@ def image_settings(config: Config) -> DecodeSettings:
     for default in ("phash", "dhash"):  # cheap, and a cache hit for scans with other settings
         if default not in hashes:
             hashes.append(default)
-    return DecodeSettings(hashes=tuple(hashes), hash_size=settings["hash_size"], mirror=settings["mirror"])
+    return DecodeSettings(hashes=tuple(hashes), hash_size=settings["hash_size"], mirror=settings["mirror"],
+                          variants=settings["variants"])
+
+
+def _base_codes(sig: ImageSignatures, names: list[str], idx: np.ndarray,
+                variants: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenated codes of the images ``idx`` (and of their variants): (codes, owner index, variant kind)."""
+    original = np.concatenate([sig.hashes[h][idx] for h in names], axis=1)
+    if not variants or not sig.variants:
+        return original, idx, np.zeros(len(idx), dtype=np.int64)
+    extra = np.concatenate([sig.variants[h][idx] for h in names], axis=2)  # (m, V, width)
+    codes = np.concatenate([original[:, None, :], extra], axis=1)
+    per = codes.shape[1]
+    return (codes.reshape(-1, codes.shape[2]), np.repeat(idx, per), np.tile(np.arange(per), len(idx)))
 
 
 def _exact_pairs(context: ScanContext, a: Split, b: Split) -> set[tuple[str, str]]:
@@ -251,7 +274,7 @@ def _class_shares(split: Split, affected: np.ndarray) -> dict[str, float]:
 
 
 def _guess_transforms(sa: ImageSignatures, sb: ImageSignatures, ia: np.ndarray, ib: np.ndarray,
-                      mirrored: np.ndarray) -> list[str]:
+                      mirrored: np.ndarray, variant: np.ndarray) -> list[str]:
     """A cheap guess from the images' properties: flip, crop, resize, brightness/contrast, re-encode or other."""
     pa = sa.properties.iloc[ia].reset_index(drop=True)
     pb = sb.properties.iloc[ib].reset_index(drop=True)
@@ -261,6 +284,10 @@ def _guess_transforms(sa: ImageSignatures, sb: ImageSignatures, ia: np.ndarray, 
     for k in range(len(ia)):
         if mirrored[k]:
             out.append("flip")
+        elif variant[k].startswith("rot"):
+            out.append("rotation")
+        elif variant[k].startswith("crop"):
+            out.append("crop")
         elif abs(aspect_a[k] / aspect_b[k] - 1) > 0.02:
             out.append("crop")
         elif pa["width"][k] != pb["width"][k]:

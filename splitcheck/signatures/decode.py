@@ -1,7 +1,11 @@
 """Decode an image once, at the smallest size that serves, into everything the signatures need.
 
 JPEGs are decoded with ``Image.draft`` (the decoder's own DCT scaling, several times faster than a
-full decode) to the smallest scale that keeps both sides at least ``draft_size`` pixels. The pixel
+full decode) to the smallest scale that keeps both sides at least ``draft_size`` pixels; other large
+images are box-reduced to the same scale after decoding, so the hashes of a PNG and of its JPEG re-encode
+see the same kind of input and every resize works on a small image. The hashes are therefore imagehash's
+bits for the reduced image (for images under ``2 * draft_size`` pixels a side, and with ``draft=False``,
+exactly ``imagehash.phash(Image.open(path))``). The pixel
 digest is then a digest of those drafted pixels: identical JPEG bytes or the same JPEG data with other
 metadata still match; a pixel match involving a drafted JPEG is confirmed by a full decode
 (:func:`full_pixel_digest`). Other formats are decoded in full.
@@ -13,6 +17,7 @@ after EXIF orientation, resized with LANCZOS to each hash's input size, and hash
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import struct
@@ -20,12 +25,23 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from splitcheck.signatures.perceptual import HASH_FUNCTIONS, hash_input_size, hash_width
 
 #: Pixel count above which an image is refused without being decoded (a decompression bomb).
 DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
+
+
+#: Share of each side removed by the crop variants, and their offsets (as fractions of that share).
+VARIANT_CROP = 0.075
+VARIANT_OFFSETS = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (0.0, 1.0), (0.5, 1.0),
+                   (1.0, 1.0))
+#: Rotations (degrees, counter-clockwise) of the rotation variants; corners filled with black.
+VARIANT_ROTATIONS = (-4.0, 4.0)
+#: Names of the variants, in storage order.
+VARIANT_NAMES = tuple(f"crop{x:g}-{y:g}" for x, y in VARIANT_OFFSETS) + tuple(f"rot{a:+g}" for a in VARIANT_ROTATIONS)
 
 
 @dataclass(frozen=True)
@@ -38,10 +54,17 @@ class DecodeSettings:
     draft: bool = True
     draft_size: int = 64
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    #: Also hash crops (7.5% off each side, 9 offsets) and ±4° rotations of each image, so that a
+    #: cropped or slightly rotated copy lands near one of them.
+    variants: bool = True
 
     def key(self) -> str:
         return (f"h={','.join(self.hashes)}|s={self.hash_size}|m={int(self.mirror)}|d={int(self.draft)}"
-                f"|ds={self.draft_size}")
+                f"|ds={self.draft_size}|v={int(self.variants)}")
+
+    @property
+    def n_variants(self) -> int:
+        return len(VARIANT_NAMES) if self.variants else 0
 
     def hash_names(self) -> list[str]:
         names = list(self.hashes)
@@ -57,9 +80,9 @@ class DecodeSettings:
 class ImageRecord:
     """Everything computed for one image. ``content`` is the blake2b-128 digest of its bytes.
 
-    ``drafted`` is True when the JPEG was decoded at a reduced scale: its ``pixel`` digest is then a digest
-    of the reduced pixels, and a pixel match involving it is confirmed by a full decode
-    (:func:`full_pixel_digest`).
+    ``pixel`` is a digest of the reduced gray image (and of the oriented full size): cheap, and equal for
+    pixel-identical images; items that share it with an item of other bytes are confirmed by a digest of
+    their fully decoded pixels (:func:`full_pixel_digest`, done by the scan context).
     """
 
     content: bytes
@@ -68,20 +91,24 @@ class ImageRecord:
     numbers: np.ndarray  # width, height, n_frames, brightness, contrast, sharpness
     mode: str
     format: str
-    drafted: bool = False
+    #: name -> (n_variants, width) hashes of the crop and rotation variants (see VARIANT_NAMES)
+    variants: dict[str, np.ndarray] = field(default_factory=dict)
     inputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # resized hash inputs, not stored
+    variant_inputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def to_payload(self) -> bytes:
-        parts = [struct.pack("<QB", self.pixel, int(self.drafted)), self.numbers.astype("<f8").tobytes()]
+        parts = [struct.pack("<Q", self.pixel), self.numbers.astype("<f8").tobytes()]
         for name in sorted(self.hashes):
             parts.append(self.hashes[name].tobytes())
+        for name in sorted(self.variants):
+            parts.append(self.variants[name].tobytes())
         text = f"{self.mode}\x1f{self.format}".encode()
         return b"".join(parts) + struct.pack("<H", len(text)) + text
 
     @classmethod
     def from_payload(cls, content: bytes, payload: bytes, settings: DecodeSettings) -> ImageRecord:
-        pixel, drafted = struct.unpack_from("<QB", payload, 0)
-        offset = 9
+        (pixel,) = struct.unpack_from("<Q", payload, 0)
+        offset = 8
         numbers = np.frombuffer(payload, dtype="<f8", count=6, offset=offset).astype(np.float64)
         offset += 48
         hashes = {}
@@ -89,9 +116,15 @@ class ImageRecord:
         for name in sorted(widths):
             hashes[name] = np.frombuffer(payload, dtype=np.uint8, count=widths[name], offset=offset).copy()
             offset += widths[name]
+        variants = {}
+        for name in sorted(settings.hashes) if settings.n_variants else ():
+            count = settings.n_variants * widths[name]
+            variants[name] = np.frombuffer(payload, dtype=np.uint8, count=count, offset=offset).reshape(
+                settings.n_variants, widths[name]).copy()
+            offset += count
         (length,) = struct.unpack_from("<H", payload, offset)
         mode, fmt = payload[offset + 2: offset + 2 + length].decode().split("\x1f")
-        return cls(content, pixel, hashes, numbers, mode, fmt, bool(drafted))
+        return cls(content, pixel, hashes, numbers, mode, fmt, variants)
 
 
 def _digest64(data: bytes) -> int:
@@ -142,16 +175,20 @@ def decode_image_bytes(data: bytes, content: bytes, settings: DecodeSettings) ->
     image, width, height, fmt, frames, drafted = opened
     try:
         mode = image.mode
-        canonical = image.convert("RGBA")
-        pixel = _digest64(f"RGBA{canonical.width}x{canonical.height}".encode() + canonical.tobytes())
         gray = image.convert("L")
+        if settings.draft and not drafted and min(gray.size) >= 2 * settings.draft_size:
+            # the same reduction a JPEG gets from its decoder: a box filter to the smallest integer scale
+            # that keeps both sides >= draft_size (cheap), so every later resize works on a small image
+            gray = gray.reduce(min(gray.size) // settings.draft_size)
+        pixel = _digest64(f"{width}x{height}|{image.size}|{gray.size}".encode() + gray.tobytes())
         inputs = {name: _resize(gray, name, settings.hash_size) for name in settings.hashes}
+        variant_inputs = _variant_inputs(gray, settings) if settings.variants else {}
         small = np.asarray(gray if max(gray.size) <= 128 else gray.resize(
-            _fit(gray.size, 128), Image.Resampling.BILINEAR), dtype=np.float64)
+            _fit(gray.size, 128), Image.Resampling.BILINEAR), dtype=np.float32)
     except (OSError, ValueError) as exc:
         return f"corrupt or truncated image: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     numbers = np.array([width, height, frames, small.mean(), small.std(), _sharpness(small)], dtype=np.float64)
-    return ImageRecord(content, pixel, {}, numbers, mode, fmt, drafted, inputs)
+    return ImageRecord(content, pixel, {}, numbers, mode, fmt, {}, inputs, variant_inputs)
 
 
 def hash_records(records: list[ImageRecord], settings: DecodeSettings) -> None:
@@ -168,13 +205,99 @@ def hash_records(records: list[ImageRecord], settings: DecodeSettings) -> None:
                 records[i].hashes[name] = bits[row]
                 if mirrored is not None:
                     records[i].hashes[f"{name}_mirror"] = mirrored[row]
+    if settings.variants and records:
+        bases = np.stack([record.variant_inputs["base"] for record in records])
+        for name in settings.hashes:
+            bits = HASH_FUNCTIONS[name](_variant_hash_inputs(bases, name, settings.hash_size), settings.hash_size)
+            bits = bits.reshape(len(records), len(VARIANT_NAMES), -1)
+            for row, record in enumerate(records):
+                record.variants[name] = bits[row]
     for record in records:
         record.inputs = {}
+        record.variant_inputs = {}
 
 
 def _resize(gray: Image.Image, name: str, hash_size: int) -> np.ndarray:
     size = hash_input_size(name, hash_size, gray.size)
     return np.asarray(gray.resize(size, Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+#: Side of the small square image the variants are cut from (one resize per image; the rest is numpy).
+VARIANT_BASE = 64
+
+
+def _variant_inputs(gray: Image.Image, settings: DecodeSettings) -> dict[str, np.ndarray]:
+    """The small square image the variants are computed from: (side, side) uint8."""
+    base = gray.resize((VARIANT_BASE, VARIANT_BASE), Image.Resampling.LANCZOS)
+    return {"base": np.asarray(base, dtype=np.uint8)}
+
+
+@functools.lru_cache(maxsize=8)
+def _rotation_matrix(side: int, degrees: float) -> sparse.csr_matrix:
+    """Sparse (side², side²) bilinear sampling of a square image rotated by ``degrees``, black outside."""
+    theta = np.deg2rad(degrees)
+    y, x = np.mgrid[0:side, 0:side].astype(np.float64) + 0.5 - side / 2
+    sx = (np.cos(theta) * x - np.sin(theta) * y + side / 2 - 0.5).ravel()
+    sy = (np.sin(theta) * x + np.cos(theta) * y + side / 2 - 0.5).ravel()
+    x0, y0 = np.floor(sx).astype(np.int64), np.floor(sy).astype(np.int64)
+    fx, fy = sx - x0, sy - y0
+    rows, cols, vals = [], [], []
+    target = np.arange(side * side)
+    for dy, dx, w in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
+        xi, yi = x0 + dx, y0 + dy
+        inside = (xi >= 0) & (xi < side) & (yi >= 0) & (yi < side)
+        rows.append(target[inside])
+        cols.append((yi * side + xi)[inside])
+        vals.append(w[inside])
+    return sparse.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(side * side, side * side))
+
+
+@functools.lru_cache(maxsize=64)
+def _resample_pair(side: int, w: int, h: int, ox: float, oy: float, crop: float) -> tuple[np.ndarray, np.ndarray]:
+    start_x, start_y = side * VARIANT_CROP * ox, side * VARIANT_CROP * oy
+    length = side * (1 - VARIANT_CROP) if crop else float(side)
+    return (_resample_matrix(h, side, start_y, length).astype(np.float32),
+            _resample_matrix(w, side, start_x, length).astype(np.float32))
+
+
+def _resample_matrix(n_out: int, n_in: int, start: float, length: float) -> np.ndarray:
+    """(n_out, n_in) weights resampling the span [start, start + length) of n_in pixels to n_out pixels.
+
+    An antialiased Lanczos-3 filter, as PIL's LANCZOS resize uses (so the variants see the same kind of input
+    as the hashes of the images themselves); rows sum to 1.
+    """
+    scale = length / n_out
+    support = max(1.0, scale)
+    centres = start + (np.arange(n_out) + 0.5) * scale
+    x = np.arange(n_in) + 0.5
+    t = (x[None, :] - centres[:, None]) / support
+    weights = np.where(np.abs(t) < 3, np.sinc(t) * np.sinc(t / 3), 0.0)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _resample(images: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> np.ndarray:
+    """``ry @ image @ rx.T`` for a batch (n, side, side), as two large matrix products."""
+    n, side, _ = images.shape
+    cols = (images.reshape(n * side, side) @ rx.T).reshape(n, side, rx.shape[0])  # (n, side, w)
+    rows = ry @ cols.transpose(1, 0, 2).reshape(side, n * rx.shape[0])  # (h, n * w)
+    return rows.reshape(ry.shape[0], n, rx.shape[0]).transpose(1, 0, 2)
+
+
+def _variant_hash_inputs(bases: np.ndarray, name: str, hash_size: int) -> np.ndarray:
+    """Hash inputs of every variant of a batch: bases (n, side, side) -> (n * V, h, w) uint8."""
+    n, side = bases.shape[0], bases.shape[-1]
+    w, h = hash_input_size(name, hash_size, (side, side))
+    out = np.empty((n, len(VARIANT_NAMES), h, w), dtype=np.float32)
+    plain = bases.astype(np.float32)
+    for k, (ox, oy) in enumerate(VARIANT_OFFSETS):
+        out[:, k] = _resample(plain, *_resample_pair(side, w, h, ox, oy, True))
+    flat_t = np.ascontiguousarray(plain.reshape(n, side * side).T)  # (side², n)
+    ry, rx = _resample_pair(side, w, h, 0.0, 0.0, False)
+    for r, degrees in enumerate(VARIANT_ROTATIONS):
+        rotated = np.asarray(_rotation_matrix(side, degrees) @ flat_t).T.reshape(n, side, side)
+        out[:, len(VARIANT_OFFSETS) + r] = _resample(np.ascontiguousarray(rotated), ry, rx)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(n * len(VARIANT_NAMES), h, w)
 
 
 def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:

@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from splitcheck._parallel import parallel_map
 from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_image_bytes, hash_records
 
 #: Bumped whenever the computation of any image signature changes (invalidates cached records).
-ALGO_VERSION = "img-1"
+ALGO_VERSION = "img-6"
 #: Below this many images to decode, the work runs in this process (starting workers costs more).
 MIN_IMAGES_FOR_POOL = 48
 PROPERTY_COLUMNS = ("width", "height", "n_frames", "brightness", "contrast", "sharpness")
@@ -42,11 +43,11 @@ class ImageSignatures:
     """Signatures of one split's images, aligned with its items (rows where ``valid`` is False are blank)."""
 
     digest: np.ndarray  # (n,) uint64: content digest (first 8 bytes of blake2b-128 of the file)
-    pixel: np.ndarray  # (n,) uint64: digest of the decoded pixels
+    pixel: np.ndarray  # (n,) uint64: digest of the decoded pixels (provisional: see ScanContext.digests)
     hashes: dict[str, np.ndarray]  # name -> (n, n_bytes) uint8 packed bits
+    variants: dict[str, np.ndarray]  # name -> (n, n_variants, n_bytes): hashes of crops and rotations
     properties: pd.DataFrame
     valid: np.ndarray  # (n,) bool
-    drafted: np.ndarray  # (n,) bool: the pixel digest is of a reduced-scale JPEG decode
     errors: list[tuple[int, str]] = field(default_factory=list)
     cache_hits: int = 0
 
@@ -127,6 +128,11 @@ class _Outcome:
 
 def _compute_chunk(task: tuple[list[str], DecodeSettings, str | None, str]) -> list[_Outcome]:
     """Worker: read, digest, look up the cache by content, and decode the misses."""
+    with threadpool_limits(1):  # the batch maths is small: BLAS threads would only spin against the decoders
+        return _compute_chunk_inner(task)
+
+
+def _compute_chunk_inner(task: tuple[list[str], DecodeSettings, str | None, str]) -> list[_Outcome]:
     paths, settings, cache_path, key = task
     blobs: list[bytes | str] = [_read(p) for p in paths]
     contents = [hashlib.blake2b(b, digest_size=16).digest() if isinstance(b, bytes) else None for b in blobs]
@@ -189,8 +195,10 @@ def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings,
     digest = np.zeros(n, dtype=np.uint64)
     pixel = np.zeros(n, dtype=np.uint64)
     valid = np.zeros(n, dtype=bool)
-    drafted = np.zeros(n, dtype=bool)
-    hashes = {name: np.zeros((n, width), dtype=np.uint8) for name, width in settings.hash_widths().items()}
+    widths = settings.hash_widths()
+    hashes = {name: np.zeros((n, width), dtype=np.uint8) for name, width in widths.items()}
+    variants = {name: np.zeros((n, settings.n_variants, widths[name]), dtype=np.uint8)
+                for name in settings.hashes} if settings.n_variants else {}
     numbers = np.full((n, len(PROPERTY_COLUMNS)), np.nan)
     texts: list[tuple[str | None, str | None]] = [(None, None)] * n
     errors = []
@@ -201,12 +209,13 @@ def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings,
         valid[i] = True
         digest[i] = struct.unpack("<Q", record.content[:8])[0]
         pixel[i] = record.pixel
-        drafted[i] = record.drafted
         for name, row in record.hashes.items():
             hashes[name][i] = row
+        for name, rows in record.variants.items():
+            variants[name][i] = rows
         numbers[i] = record.numbers
         texts[i] = (record.mode, record.format)
     properties = pd.DataFrame(numbers, columns=list(PROPERTY_COLUMNS))
     properties["mode"] = [t[0] for t in texts]
     properties["format"] = [t[1] for t in texts]
-    return ImageSignatures(digest, pixel, hashes, properties, valid, drafted, errors, hits)
+    return ImageSignatures(digest, pixel, hashes, variants, properties, valid, errors, hits)
