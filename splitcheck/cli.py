@@ -14,13 +14,21 @@ import click
 
 from splitcheck import __version__
 from splitcheck.api import scan
+from splitcheck.cli_reports import (
+    REPORT_FORMATS,
+    baseline_options,
+    config_command,
+    fix_command,
+    use_baseline,
+    write_report,
+)
 from splitcheck.config import load_config
 from splitcheck.signatures.cache import SignatureCache, default_cache_dir
 from splitcheck.errors import SplitcheckError
-from splitcheck.report import ExitCode, Report
+from splitcheck.report import ExitCode
 from splitcheck.reporters.terminal import render_terminal
 
-FORMATS = ("terminal", "json")
+FORMATS = REPORT_FORMATS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -70,12 +78,13 @@ def main() -> None:
 @click.option("--max-rows", type=click.IntRange(min=0), default=10, show_default=True,
               help="Evidence rows shown per finding in the terminal report.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress bars on standard error.")
+@baseline_options
 def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: str | None,
                  group_column: str | None, time_column: str | None, id_column: str | None,
                  text_column: str | None, path_column: str | None, modality: str | None, fail_on: str | None,
                  exit_zero: bool, ignore: tuple[str, ...], fmt: str, output: str | None,
                  config_path: str | None, jobs: int | None, cache_dir: str | None, no_cache: bool,
-                 max_rows: int, no_progress: bool) -> None:
+                 max_rows: int, no_progress: bool, baseline: str | None, write_baseline: str | None) -> None:
     """Scan splits for leakage and sanity problems.
 
     PATHS are the splits in order: TRAIN VAL [TEST]. Each is an image folder (class sub-folders are
@@ -105,7 +114,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                       path_column=path_column, modality=modality, config=config_path, fail_on=fail_on,
                       ignore=codes or None, jobs=jobs, cache_dir=cache_dir, use_cache=False if no_cache else None,
                       progress=progress, **named)
-    _emit(report, fmt, output, max_rows)
+        report = use_baseline(report, baseline, write_baseline)
+        write_report(report, fmt, output, max_rows=max_rows)
     sys.exit(ExitCode.OK if exit_zero and report.exit_code == ExitCode.FINDINGS else report.exit_code)
 
 
@@ -164,6 +174,10 @@ def _configured_cache_dir() -> str:
     return config.cache_dir or str(default_cache_dir())
 
 
+main.add_command(fix_command)
+main.add_command(config_command)
+
+
 @main.command("rules")
 def rules_command() -> None:
     """List every rule code, its default severity, and each scanner's settings with defaults."""
@@ -175,31 +189,6 @@ def rules_command() -> None:
             click.echo(f"  {code}  {rule.name:<32} {rule.severity.value:<8} {rule.doc}")
         for key, param in cls.params.items():
             click.echo(f"    {key.replace('_', '-')} = {param.default!r}: {param.doc}")
-
-
-def _emit(report: Report, fmt: str, output: str | None, max_rows: int) -> None:
-    if fmt == "json":
-        text = report.to_json() + "\n"
-        if output:
-            _write(output, text)
-        else:
-            click.echo(text, nl=False)
-        return
-    if output:
-        import io
-
-        buffer = io.StringIO()
-        render_terminal(report, buffer, max_rows=max_rows, color=False, width=120)
-        _write(output, buffer.getvalue())
-    else:
-        render_terminal(report, max_rows=max_rows)
-
-
-def _write(output: str, text: str) -> None:
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
 
 
 def _fail(message: str, code: int = ExitCode.USAGE_ERROR) -> None:

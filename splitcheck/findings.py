@@ -44,7 +44,9 @@ class Finding:
 
     ``code`` is a stable rule code (``LK101``); ``name`` its kebab-case rule name; ``metrics`` holds
     the numbers behind the message; ``evidence`` is a table listing every item involved (never a
-    sample: reporters truncate, data does not).
+    sample: reporters truncate, data does not). ``baselined`` is True when a baseline file accepts the
+    finding (every item it names is listed there, see :mod:`splitcheck.baseline`): it is still
+    reported, but the gate ignores it.
     """
 
     code: str
@@ -57,6 +59,7 @@ class Finding:
     evidence: pd.DataFrame | None = None
     remediation: str = ""
     scanner: str = ""
+    baselined: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         evidence = None
@@ -76,6 +79,7 @@ class Finding:
             "evidence": evidence,
             "remediation": self.remediation,
             "scanner": self.scanner,
+            "baselined": self.baselined,
         }
 
     def item_keys(self) -> list[tuple[str, ...]]:

@@ -53,11 +53,18 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
+    def to_html(self, path: str | Path, *, explanation: dict[str, Any] | None = None) -> None:
+        """Write the self-contained HTML report (opens offline; thumbnails of image pairs inline)."""
+        from splitcheck.reporters.html import write_html
+
+        write_html(self, path, explanation=explanation)
+
     def gated_findings(self) -> list[Finding]:
+        """Findings at or above the gate, leaving out those a baseline accepts (``Finding.baselined``)."""
         if self.fail_on == "never":
             return []
         gate = Severity(self.fail_on).rank
-        return [f for f in self.findings if f.severity.rank >= gate]
+        return [f for f in self.findings if f.severity.rank >= gate and not f.baselined]
 
     @property
     def ok(self) -> bool:

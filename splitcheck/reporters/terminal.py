@@ -42,14 +42,17 @@ def render_terminal(report: Report, file: IO[str] | None = None, *, max_rows: in
         verdict = "[bold]REPORTED[/]"
     else:
         verdict = "[bold green]PASS[/]" if report.ok else "[bold red]FAIL[/]"
-    console.print(f"{verdict}: {tally} (gate: fail on {report.fail_on})")
+    n_baselined = sum(f.baselined for f in report.findings)
+    baselined = f", {n_baselined} accepted by baseline" if n_baselined else ""
+    console.print(f"{verdict}: {tally}{baselined} (gate: fail on {report.fail_on})")
 
 
 def _finding(console: Console, finding: Finding, max_rows: int) -> None:
     style = STYLE[finding.severity]
     console.print()
+    accepted = " [dim](accepted by baseline)[/]" if finding.baselined else ""
     console.print(f"[{style}]{finding.severity.value.upper()}[/] [bold]{finding.code}[/] {finding.name}: "
-                  f"{escape(finding.message)}")
+                  f"{escape(finding.message)}{accepted}")
     evidence = finding.evidence
     if evidence is not None and len(evidence) and max_rows > 0:
         shown = evidence.head(max_rows)
