@@ -9,7 +9,9 @@ __version__ = "0.1.0"
 
 from splitcheck.api import check, scan
 from splitcheck.config import Config, load_config
+from splitcheck.curves import Curves, Run, read_logs
 from splitcheck.errors import ConfigError, InputError, LeakageError, MissingExtraError, SplitcheckError
+from splitcheck.explain import Explanation, explain
 from splitcheck.findings import Finding, Severity
 from splitcheck.loaders import LoadOptions, load_split
 from splitcheck.report import SCHEMA_VERSION, ExitCode, Report, ScannerRun
@@ -18,13 +20,16 @@ from splitcheck.splits import Split
 __all__ = [
     "Config",
     "ConfigError",
+    "Curves",
     "ExitCode",
+    "Explanation",
     "Finding",
     "InputError",
     "LeakageError",
     "LoadOptions",
     "MissingExtraError",
     "Report",
+    "Run",
     "SCHEMA_VERSION",
     "ScannerRun",
     "Severity",
@@ -32,7 +37,9 @@ __all__ = [
     "SplitcheckError",
     "__version__",
     "check",
+    "explain",
     "load_config",
     "load_split",
+    "read_logs",
     "scan",
 ]

@@ -22,6 +22,7 @@ from splitcheck.cli_reports import (
     use_baseline,
     write_report,
 )
+from splitcheck.cli_explain import explain as explain_command
 from splitcheck.config import load_config
 from splitcheck.signatures.cache import SignatureCache, default_cache_dir
 from splitcheck.errors import SplitcheckError
@@ -174,6 +175,7 @@ def _configured_cache_dir() -> str:
     return config.cache_dir or str(default_cache_dir())
 
 
+main.add_command(explain_command)
 main.add_command(fix_command)
 main.add_command(config_command)
 

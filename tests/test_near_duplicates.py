@@ -153,3 +153,18 @@ def test_crops_and_rotations_are_found_through_the_variants(tmp_path):
                                   ["car/rotated.png", f"car/{sources[1].name}", "rotation"]]
     plain = splitcheck.scan(**kwargs, config={"near-duplicates": {"variants": False}})
     assert len(near_pairs(plain)) < 2
+
+
+def test_pair_search_is_memoised_by_content_and_settings(tmp_path):
+    kwargs = dict(train=str(FIXTURES / "images/train"), val=str(FIXTURES / "images/val"), jobs=1,
+                  cache_dir=tmp_path / "cache")
+    first = splitcheck.scan(**kwargs, config={})
+    again = splitcheck.scan(**kwargs, config={})
+    assert near_pairs(again) == near_pairs(first)
+    from splitcheck.signatures.cache import SignatureCache
+    with SignatureCache(tmp_path / "cache") as cache:
+        n_memo = cache._run(lambda c: c.execute(
+            "SELECT count(*) FROM signatures WHERE algo = 'near-pairs'").fetchone()[0])
+    assert n_memo == 3  # val-train, inside train, inside val
+    stricter = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0}})
+    assert len(near_pairs(stricter)) == 1  # other settings: searched again, not read from the memo

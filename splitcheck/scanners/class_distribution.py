@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency
 
 from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
@@ -73,6 +71,9 @@ class ClassDistributionScanner(Scanner):
         if len(table) < 2:
             return None
         observed = table.to_numpy().T  # 2 x k
+        from scipy.spatial.distance import jensenshannon  # scipy.stats costs ~0.5 s to import: only when used
+        from scipy.stats import chi2_contingency
+
         chi2, p_value, dof, expected = chi2_contingency(observed, correction=False)
         shares = observed / observed.sum(axis=1, keepdims=True)
         js = float(jensenshannon(shares[0], shares[1], base=2))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from splitcheck.config import Config
 
 HASHES = ("phash", "dhash", "ahash", "whash")
+#: Bumped when the pair search changes (invalidates memoised pair lists in the signature cache).
+PAIRS_VERSION = "pairs-1"
 
 
 def _hash_list(value: object) -> str | None:
@@ -95,51 +99,80 @@ class NearDuplicateScanner(Scanner):
         return findings
 
     # ------------------------------------------------------------------------------------------ search
-    def _matches(self, sa: ImageSignatures, sb: ImageSignatures | None) -> pd.DataFrame:
+    def _matches(self, context: ScanContext, sa: ImageSignatures, sb: ImageSignatures | None) -> pd.DataFrame:
         """Pairs (indices into the splits) within the thresholds, in their best orientation and variant.
 
-        The hashes are concatenated and searched as one code, so the distance searched is the sum of the
-        hashes' distances (``threshold``); each hash must also stay within ``max-hash-distance``. Queries are
-        the images of ``sa`` (and their mirror images); the base holds each image of ``sb`` (``sa`` itself
-        when None) and, with ``variants``, its crop and rotation variants.
+        A pair's distance is the sum of its hashes' Hamming distances (at most ``threshold``), and each
+        hash must stay within ``max-hash-distance``: the faiss search runs on the first hash with radius
+        ``min(threshold, max-hash-distance)`` and the others are checked on the candidates, which gives
+        exactly the pairs of a search on the concatenated hashes, at half the cost. Queries are the images of
+        ``sa`` and their mirror images; the base holds each image of ``sb`` and, with ``variants`` (across
+        splits only), its crop and rotation variants. Inside one split (``sb`` None) only the images
+        themselves are compared. Results are memoised in the signature cache by the content of both sides.
         """
+        variants = self.settings["variants"] and sb is not None
+        key = self._memo_key(sa, sb, variants)
+        cached = (context.cache.get([key], "near-pairs") or {}) if context.cache is not None else {}
+        if key in cached:
+            raw = _unpack_pairs(cached[key])
+        else:
+            raw = self._search(sa, sb, variants)
+            if context.cache is not None:
+                context.cache.put([(key, "near-pairs", _pack_pairs(raw))])
+        names = list(self.settings["hashes"])
+        frame = pd.DataFrame({
+            "a": raw["a"], "b": raw["b"], "distance": raw["distance"],
+            "method": np.where(raw["mirrored"], "+".join(names) + "-mirror", "+".join(names)),
+            "variant": np.array(("original", *VARIANT_NAMES), dtype=object)[raw["kind"]],
+        })
+        for k, h in enumerate(names):
+            frame[f"distance_{h}"] = raw["per_hash"][:, k]
+        frame["mirrored"] = raw["mirrored"].astype(bool)
+        return frame
+
+    def _memo_key(self, sa: ImageSignatures, sb: ImageSignatures | None, variants: bool) -> bytes:
+        h = hashlib.blake2b(digest_size=16)
+        params = {k: self.settings[k] for k in ("hashes", "hash_size", "threshold", "max_hash_distance", "mirror")}
+        h.update(f"{PAIRS_VERSION}|{sorted(params.items())}|v={int(variants)}|self={int(sb is None)}".encode())
+        for sig in (sa, sb) if sb is not None else (sa,):
+            h.update(np.where(sig.valid, sig.digest, 0).tobytes())
+        return h.digest()
+
+    def _search(self, sa: ImageSignatures, sb: ImageSignatures | None, variants: bool) -> dict[str, np.ndarray]:
         names = list(self.settings["hashes"])
         t, cap = self.settings["threshold"], self.settings["max_hash_distance"]
         base_sig = sb if sb is not None else sa
         va, vb = np.flatnonzero(sa.valid), np.flatnonzero(base_sig.valid)
-        base, owner, kind = _base_codes(base_sig, names, vb, self.settings["variants"])
-        widths = [sa.hashes[h].shape[1] for h in names]
-        bounds = np.cumsum([0, *widths])
-        frames = []
+        bases = {h: _base_codes(base_sig, h, vb, variants) for h in names}
+        _, owner, kind = bases[names[0]]
+        parts: list[dict[str, np.ndarray]] = []
         for suffix in [""] + (["_mirror"] if self.settings["mirror"] else []):
-            queries = np.concatenate([sa.hashes[h + suffix][va] for h in names], axis=1)
-            qi, bi, dist = hamming_pairs(queries, base, t)
-            ia, ib, kinds = va[qi], owner[bi], kind[bi]
-            per_hash = [hamming_distances(queries[qi, lo:hi], base[bi, lo:hi]) for lo, hi in zip(bounds, bounds[1:])]
-            keep = np.all(np.stack(per_hash) <= cap, axis=0) if len(qi) else np.zeros(0, bool)
+            first = sa.hashes[names[0] + suffix][va]
+            self_search = sb is None and not suffix
+            qi, bi, d0 = hamming_pairs(first, None if self_search else bases[names[0]][0], min(t, cap))
+            per_hash = [d0.astype(np.int64)]
+            for h in names[1:]:
+                per_hash.append(hamming_distances(sa.hashes[h + suffix][va][qi], bases[h][0][bi]).astype(np.int64))
+            per = np.stack(per_hash, axis=1) if len(qi) else np.zeros((0, len(names)), np.int64)
+            total = per.sum(axis=1)
+            ia, ib = va[qi], owner[bi]
+            keep = (total <= t) & np.all(per <= cap, axis=1)
             if sb is None:  # inside one split: never an item with itself; each unordered pair once
                 keep &= ia != ib
-            frame = pd.DataFrame({"a": ia, "b": ib, "distance": dist.astype(np.int64),
-                                  "method": "+".join(names) + ("-mirror" if suffix else ""),
-                                  "variant": np.array(("original", *VARIANT_NAMES), dtype=object)[kinds]})
-            for h, d in zip(names, per_hash):
-                frame[f"distance_{h}"] = d.astype(np.int64)
-            frame["mirrored"] = bool(suffix)
-            frames.append(frame[keep])
-        pairs = pd.concat(frames, ignore_index=True)
-        if pairs.empty:
-            return pairs
-        if sb is None:
-            lo, hi = np.minimum(pairs["a"], pairs["b"]), np.maximum(pairs["a"], pairs["b"])
-            pairs = pairs.assign(a=lo, b=hi)
-        pairs = pairs.assign(_original=pairs["variant"] != "original")
-        pairs = pairs.sort_values(["a", "b", "distance", "mirrored", "_original"], kind="stable")
-        return pairs.drop_duplicates(["a", "b"], keep="first").drop(columns="_original").reset_index(drop=True)
+                ia, ib = np.minimum(ia, ib), np.maximum(ia, ib)
+            parts.append({"a": ia[keep], "b": ib[keep], "distance": total[keep], "per_hash": per[keep],
+                          "kind": kind[bi][keep], "mirrored": np.full(int(keep.sum()), bool(suffix))})
+        raw = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        order = np.lexsort((raw["kind"] != 0, raw["mirrored"], raw["distance"], raw["b"], raw["a"]))
+        raw = {k: v[order] for k, v in raw.items()}
+        first_of_pair = np.ones(len(order), dtype=bool)
+        first_of_pair[1:] = (raw["a"][1:] != raw["a"][:-1]) | (raw["b"][1:] != raw["b"][:-1])
+        return {k: v[first_of_pair] for k, v in raw.items()}
 
     # ------------------------------------------------------------------------------------------ cross
     def _cross(self, context: ScanContext, a: Split, b: Split) -> Finding | None:
         sa, sb = context.image_signatures(a), context.image_signatures(b)
-        pairs = self._matches(sa, sb)
+        pairs = self._matches(context, sa, sb)
         if pairs.empty:
             return None
         exact = _exact_pairs(context, a, b)
@@ -195,7 +228,7 @@ class NearDuplicateScanner(Scanner):
     # ------------------------------------------------------------------------------------------ within
     def _within(self, context: ScanContext, split: Split) -> Finding | None:
         sig = context.image_signatures(split)
-        pairs = self._matches(sig, None)
+        pairs = self._matches(context, sig, None)
         if pairs.empty:
             return None
         pairs = pairs[sig.pixel[pairs["a"]] != sig.pixel[pairs["b"]]]  # identical pixels are DQ201's
@@ -240,16 +273,26 @@ def image_settings(config: Config) -> DecodeSettings:
                           variants=settings["variants"])
 
 
-def _base_codes(sig: ImageSignatures, names: list[str], idx: np.ndarray,
+def _base_codes(sig: ImageSignatures, name: str, idx: np.ndarray,
                 variants: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Concatenated codes of the images ``idx`` (and of their variants): (codes, owner index, variant kind)."""
-    original = np.concatenate([sig.hashes[h][idx] for h in names], axis=1)
+    """Hashes ``name`` of the images ``idx`` (and of their variants): (codes, owner index, variant kind)."""
+    original = sig.hashes[name][idx]
     if not variants or not sig.variants:
         return original, idx, np.zeros(len(idx), dtype=np.int64)
-    extra = np.concatenate([sig.variants[h][idx] for h in names], axis=2)  # (m, V, width)
-    codes = np.concatenate([original[:, None, :], extra], axis=1)
+    codes = np.concatenate([original[:, None, :], sig.variants[name][idx]], axis=1)
     per = codes.shape[1]
-    return (codes.reshape(-1, codes.shape[2]), np.repeat(idx, per), np.tile(np.arange(per), len(idx)))
+    return codes.reshape(-1, codes.shape[2]), np.repeat(idx, per), np.tile(np.arange(per), len(idx))
+
+
+def _pack_pairs(raw: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **raw)
+    return buffer.getvalue()
+
+
+def _unpack_pairs(payload: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
 
 
 def _exact_pairs(context: ScanContext, a: Split, b: Split) -> set[tuple[str, str]]:
