@@ -83,9 +83,13 @@ class ScanContext:
         return self._image_signatures.get(split.name)
 
     def image_properties(self, split: Split) -> pd.DataFrame:
-        """Per-item image properties aligned with ``split.items``: width, height, n_frames, brightness
-        (mean gray level 0-255), contrast (its standard deviation), sharpness (Laplacian variance), mode, format.
-        NaN / None where the item could not be read."""
+        """Per-item image properties aligned with ``split.items``.
+
+        Columns: width, height (pixels, as stored), n_frames, brightness (mean gray level 0-255), contrast
+        (its standard deviation) and sharpness (variance of the Laplacian), the last three measured on a
+        64 x 64 gray thumbnail so they compare across image sizes; mode and format. NaN / None where the item
+        could not be read.
+        """
         return self.image_signatures(split).properties
 
     def _compute_digests(self, split: Split) -> Digests:

@@ -42,7 +42,7 @@ def main() -> None:
     scanner = NearDuplicateScanner(hashes=names, hash_size=args.hash_size, threshold=int(bits * 0.25),
                                    max_hash_distance=args.hash_size ** 2, mirror=not args.no_mirror,
                                    variants=not args.no_variants)
-    pairs = scanner._matches(val, train)
+    pairs = scanner._matches(context, val, train)
     pairs["key"] = list(zip(splits[1].ids[pairs["a"]], splits[0].ids[pairs["b"]]))
     pairs["max_single"] = pairs[[f"distance_{h}" for h in names]].max(axis=1)
     counts: dict[str, int] = {}

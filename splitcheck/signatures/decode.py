@@ -131,10 +131,11 @@ def _digest64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
-def open_image(data: bytes, settings: DecodeSettings) -> tuple[Image.Image, int, int, str, int, bool] | str:
+def open_image(data: bytes, settings: DecodeSettings) -> tuple[Image.Image, int, int, str, int, bool, str] | str:
     """Open and decode (drafted when allowed).
 
-    Returns (oriented image, width, height, format, frames, drafted) or a one-line reason why it cannot be read.
+    Returns (oriented image, width, height, format, frames, drafted, mode as stored) or a one-line reason why
+    it cannot be read.
     """
     try:
         with warnings.catch_warnings():
@@ -147,9 +148,12 @@ def open_image(data: bytes, settings: DecodeSettings) -> tuple[Image.Image, int,
             fmt = image.format or "?"
             frames = int(getattr(image, "n_frames", 1) or 1)
             drafted = False
+            stored_mode = image.mode
             if settings.draft and fmt == "JPEG":
+                # keep the colour decode: a JPEG's own luma differs slightly from PIL's RGB->L, and the
+                # hashes of a JPEG and of its PNG copy must see the same gray (it cost no measurable time)
                 image.draft(None, (settings.draft_size, settings.draft_size))
-                drafted = image.size != (width, height)
+                drafted = image.size != (width, height) or image.mode != stored_mode
             image.load()
             image = ImageOps.exif_transpose(image) or image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -161,7 +165,7 @@ def open_image(data: bytes, settings: DecodeSettings) -> tuple[Image.Image, int,
         return f"corrupt or truncated image: {reason}"
     except MemoryError:
         return "image too large to decode in memory"
-    return image, width, height, fmt, frames, drafted
+    return image, width, height, fmt, frames, drafted, stored_mode
 
 
 def decode_image_bytes(data: bytes, content: bytes, settings: DecodeSettings) -> ImageRecord | str:
@@ -172,9 +176,8 @@ def decode_image_bytes(data: bytes, content: bytes, settings: DecodeSettings) ->
     opened = open_image(data, settings)
     if isinstance(opened, str):
         return opened
-    image, width, height, fmt, frames, drafted = opened
+    image, width, height, fmt, frames, drafted, mode = opened
     try:
-        mode = image.mode
         gray = image.convert("L")
         if settings.draft and not drafted and min(gray.size) >= 2 * settings.draft_size:
             # the same reduction a JPEG gets from its decoder: a box filter to the smallest integer scale
@@ -182,9 +185,9 @@ def decode_image_bytes(data: bytes, content: bytes, settings: DecodeSettings) ->
             gray = gray.reduce(min(gray.size) // settings.draft_size)
         pixel = _digest64(f"{width}x{height}|{image.size}|{gray.size}".encode() + gray.tobytes())
         inputs = {name: _resize(gray, name, settings.hash_size) for name in settings.hashes}
-        variant_inputs = _variant_inputs(gray, settings) if settings.variants else {}
-        small = np.asarray(gray if max(gray.size) <= 128 else gray.resize(
-            _fit(gray.size, 128), Image.Resampling.BILINEAR), dtype=np.float32)
+        base = np.asarray(gray.resize((VARIANT_BASE, VARIANT_BASE), Image.Resampling.LANCZOS), dtype=np.uint8)
+        variant_inputs = {"base": base} if settings.variants else {}
+        small = base.astype(np.float32)  # properties are measured on the 64 x 64 thumbnail
     except (OSError, ValueError) as exc:
         return f"corrupt or truncated image: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     numbers = np.array([width, height, frames, small.mean(), small.std(), _sharpness(small)], dtype=np.float64)
@@ -226,31 +229,30 @@ def _resize(gray: Image.Image, name: str, hash_size: int) -> np.ndarray:
 VARIANT_BASE = 64
 
 
-def _variant_inputs(gray: Image.Image, settings: DecodeSettings) -> dict[str, np.ndarray]:
-    """The small square image the variants are computed from: (side, side) uint8."""
-    base = gray.resize((VARIANT_BASE, VARIANT_BASE), Image.Resampling.LANCZOS)
-    return {"base": np.asarray(base, dtype=np.uint8)}
-
-
 @functools.lru_cache(maxsize=8)
-def _rotation_matrix(side: int, degrees: float) -> sparse.csr_matrix:
-    """Sparse (side², side²) bilinear sampling of a square image rotated by ``degrees``, black outside."""
+def _rotation_matrix(h: int, w: int, degrees: float) -> sparse.csr_matrix:
+    """Sparse (h*w, h*w) bilinear sampling of an h x w image rotated by ``degrees`` about its centre.
+
+    Outside the image is black, as when a photo is rotated without cropping. The pixel grid is treated as
+    square (the inputs are nearly square; dHash's 9 x 8 is close enough for a variant).
+    """
     theta = np.deg2rad(degrees)
-    y, x = np.mgrid[0:side, 0:side].astype(np.float64) + 0.5 - side / 2
-    sx = (np.cos(theta) * x - np.sin(theta) * y + side / 2 - 0.5).ravel()
-    sy = (np.sin(theta) * x + np.cos(theta) * y + side / 2 - 0.5).ravel()
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    y, x = y + 0.5 - h / 2, x + 0.5 - w / 2
+    sx = (np.cos(theta) * x - np.sin(theta) * y + w / 2 - 0.5).ravel()
+    sy = (np.sin(theta) * x + np.cos(theta) * y + h / 2 - 0.5).ravel()
     x0, y0 = np.floor(sx).astype(np.int64), np.floor(sy).astype(np.int64)
     fx, fy = sx - x0, sy - y0
     rows, cols, vals = [], [], []
-    target = np.arange(side * side)
-    for dy, dx, w in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
+    target = np.arange(h * w)
+    for dy, dx, wt in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
         xi, yi = x0 + dx, y0 + dy
-        inside = (xi >= 0) & (xi < side) & (yi >= 0) & (yi < side)
+        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
         rows.append(target[inside])
-        cols.append((yi * side + xi)[inside])
-        vals.append(w[inside])
+        cols.append((yi * w + xi)[inside])
+        vals.append(wt[inside])
     return sparse.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
-                             shape=(side * side, side * side))
+                             shape=(h * w, h * w))
 
 
 @functools.lru_cache(maxsize=64)
@@ -285,25 +287,27 @@ def _resample(images: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> np.ndarray:
 
 
 def _variant_hash_inputs(bases: np.ndarray, name: str, hash_size: int) -> np.ndarray:
-    """Hash inputs of every variant of a batch: bases (n, side, side) -> (n * V, h, w) uint8."""
+    """Hash inputs of every variant of a batch: bases (n, side, side) -> (n * V, h, w) uint8.
+
+    Crops are resampled straight from the base (grouped: 3 column passes, 9 row passes); rotations are a
+    sparse bilinear map of the base, then resampled like the whole image.
+    """
     n, side = bases.shape[0], bases.shape[-1]
     w, h = hash_input_size(name, hash_size, (side, side))
     out = np.empty((n, len(VARIANT_NAMES), h, w), dtype=np.float32)
     plain = bases.astype(np.float32)
+    cols = {ox: plain @ _resample_pair(side, w, h, ox, 0.0, True)[1].T for ox in {o[0] for o in VARIANT_OFFSETS}}
     for k, (ox, oy) in enumerate(VARIANT_OFFSETS):
-        out[:, k] = _resample(plain, *_resample_pair(side, w, h, ox, oy, True))
-    flat_t = np.ascontiguousarray(plain.reshape(n, side * side).T)  # (side², n)
-    ry, rx = _resample_pair(side, w, h, 0.0, 0.0, False)
-    for r, degrees in enumerate(VARIANT_ROTATIONS):
-        rotated = np.asarray(_rotation_matrix(side, degrees) @ flat_t).T.reshape(n, side, side)
-        out[:, len(VARIANT_OFFSETS) + r] = _resample(np.ascontiguousarray(rotated), ry, rx)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(n * len(VARIANT_NAMES), h, w)
-
-
-def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
-    w, h = size
-    scale = longest / max(w, h)
-    return max(1, round(w * scale)), max(1, round(h * scale))
+        out[:, k] = _resample_pair(side, w, h, ox, oy, True)[0] @ cols[ox]
+    if VARIANT_ROTATIONS:
+        ry, rx = _resample_pair(side, w, h, 0.0, 0.0, False)
+        flat_t = np.ascontiguousarray(plain.reshape(n, side * side).T)  # (side², n)
+        for r, degrees in enumerate(VARIANT_ROTATIONS):
+            rotated = np.ascontiguousarray((_rotation_matrix(side, side, degrees) @ flat_t).T).reshape(n, side, side)
+            out[:, len(VARIANT_OFFSETS) + r] = ry @ (rotated @ rx.T)
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8).reshape(n * len(VARIANT_NAMES), h, w)
 
 
 def _sharpness(gray: np.ndarray) -> float:
@@ -319,5 +323,5 @@ def full_pixel_digest(data: bytes, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -
     opened = open_image(data, DecodeSettings(draft=False, max_pixels=max_pixels))
     if isinstance(opened, str):
         return None
-    image = opened[0].convert("RGBA")  # same digest as decode_image_bytes gives an undrafted image
+    image = opened[0].convert("RGBA")  # the exact pixel digest that confirms a provisional match
     return _digest64(f"RGBA{image.width}x{image.height}".encode() + image.tobytes())

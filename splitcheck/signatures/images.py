@@ -31,7 +31,7 @@ from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_image_bytes, hash_records
 
 #: Bumped whenever the computation of any image signature changes (invalidates cached records).
-ALGO_VERSION = "img-6"
+ALGO_VERSION = "img-11"
 #: Below this many images to decode, the work runs in this process (starting workers costs more).
 MIN_IMAGES_FOR_POOL = 48
 PROPERTY_COLUMNS = ("width", "height", "n_frames", "brightness", "contrast", "sharpness")
