@@ -41,6 +41,7 @@ def scan(
     jobs: int | None = None,
     cache_dir: str | Path | None = None,
     use_cache: bool | None = None,
+    losses: str | Path | None = None,
     progress: ProgressFactory | None = None,
     **splits: Any,
 ) -> Report:
@@ -106,6 +107,13 @@ def scan(
         run.seconds = time.perf_counter() - t0
         timings[f"scanner:{name}"] = run.seconds
         runs.append(run)
+    if losses is not None:
+        from splitcheck.scanners.difficulty_gap import loss_findings
+
+        produced = [f for f in loss_findings(context, losses, **cfg.scanners.get("difficulty_gap", {}))
+                    if not cfg.is_ignored(f.code)]
+        findings.extend(produced)
+        context.findings.extend(produced)
     if cache is not None:
         cache.close()
     for split in loaded:

@@ -73,6 +73,9 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
               help="Configuration file (default: nearest splitcheck.toml or pyproject.toml [tool.splitcheck]).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes for decoding images (default: all cores).")
+@click.option("--losses", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
+              help="Per-sample losses of your model (CSV/Parquet/JSONL: id, loss[, split, epoch]; the last epoch "
+                   "of each split is used): validation loss on leaked vs clean items, per class, re-weighted.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
               help="Folder of the signature cache (default: $SPLITCHECK_CACHE_DIR or ~/.cache/splitcheck).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the signature cache.")
@@ -84,7 +87,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                  group_column: str | None, time_column: str | None, id_column: str | None,
                  text_column: str | None, path_column: str | None, modality: str | None, fail_on: str | None,
                  exit_zero: bool, ignore: tuple[str, ...], fmt: str, output: str | None,
-                 config_path: str | None, jobs: int | None, cache_dir: str | None, no_cache: bool,
+                 config_path: str | None, jobs: int | None, losses: str | None, cache_dir: str | None,
+                 no_cache: bool,
                  max_rows: int, no_progress: bool, baseline: str | None, write_baseline: str | None) -> None:
     """Scan splits for leakage and sanity problems.
 
@@ -113,7 +117,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
         report = scan(train, val, test, label_column=label_column, group_column=group_column,
                       time_column=time_column, id_column=id_column, text_column=text_column,
                       path_column=path_column, modality=modality, config=config_path, fail_on=fail_on,
-                      ignore=codes or None, jobs=jobs, cache_dir=cache_dir, use_cache=False if no_cache else None,
+                      ignore=codes or None, jobs=jobs, cache_dir=cache_dir,
+                      use_cache=False if no_cache else None, losses=losses,
                       progress=progress, **named)
         report = use_baseline(report, baseline, write_baseline)
         write_report(report, fmt, output, max_rows=max_rows)

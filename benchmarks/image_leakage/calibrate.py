@@ -39,8 +39,10 @@ def main() -> None:
     context = ScanContext(splits, jobs=args.jobs, image_settings=settings)
     train, val = (context.image_signatures(s) for s in splits)
     bits = len(names) * args.hash_size ** 2
-    scanner = NearDuplicateScanner(hashes=names, hash_size=args.hash_size, threshold=int(bits * 0.25),
-                                   max_hash_distance=args.hash_size ** 2, mirror=not args.no_mirror,
+    # the search runs on the first hash with radius min(threshold, max-hash-distance): keep it at a quarter of
+    # a hash (a wider radius returns a large share of all pairs and runs out of memory on big sets)
+    scanner = NearDuplicateScanner(hashes=names, hash_size=args.hash_size, threshold=int(bits * 0.1875),
+                                   max_hash_distance=args.hash_size ** 2 // 4, mirror=not args.no_mirror,
                                    variants=not args.no_variants)
     pairs = scanner._matches(context, val, train)
     pairs["key"] = list(zip(splits[1].ids[pairs["a"]], splits[0].ids[pairs["b"]]))
@@ -51,9 +53,8 @@ def main() -> None:
     print(f"{len(splits[1])} val x {len(splits[0])} train, hashes {'+'.join(names)} ({bits} bits), "
           f"variants={not args.no_variants}; planted {counts}")
     print(f"{'t':>3} {'cap':>3} {'recall':>6} {'prec':>6} {'fp':>4}  " + " ".join(f"{k:>10}" for k in sorted(counts)))
-    for cap in sorted({args.hash_size ** 2 // 8, args.hash_size ** 2 * 3 // 16, args.hash_size ** 2 // 4,
-                       args.hash_size ** 2}):
-        for t in range(0, int(bits * 0.25) + 1, 2):
+    for cap in sorted({args.hash_size ** 2 // 8, args.hash_size ** 2 * 3 // 16, args.hash_size ** 2 // 4}):
+        for t in range(0, int(bits * 0.1875) + 1, 2):
             hit = pairs[(pairs["distance"] <= t) & (pairs["max_single"] <= cap)]
             keys = set(hit["key"])
             tp = {k for k in keys if k in planted}

@@ -11,6 +11,9 @@ from splitcheck.scanners import group_overlap  # noqa: F401
 from splitcheck.scanners import temporal_overlap  # noqa: F401
 from splitcheck.scanners import unreadable_items  # noqa: F401
 from splitcheck.scanners import class_distribution  # noqa: F401
+from splitcheck.scanners import feature_drift  # noqa: F401
+from splitcheck.scanners import adversarial_validation  # noqa: F401
+from splitcheck.scanners import difficulty_gap  # noqa: F401  (reads context.leaked_ids: after the leakage scanners)
 # isort: on
 from splitcheck.scanners.base import Param, Rule, Scanner, all_rules, register, registered_scanners
 
