@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +18,10 @@ from splitcheck.cli_reports import (
     use_baseline,
     write_report,
 )
+from splitcheck.cli_common import errors_to_exit_code, fail, named_splits, progress_bars
 from splitcheck.cli_explain import explain as explain_command
 from splitcheck.config import load_config
 from splitcheck.signatures.cache import SignatureCache, default_cache_dir
-from splitcheck.errors import SplitcheckError
 from splitcheck.report import ExitCode
 from splitcheck.reporters.terminal import render_terminal
 
@@ -96,21 +92,10 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
     labels), a CSV/TSV/Parquet/JSONL table or image manifest, or a .npy/.npz array. Use --split
     NAME=PATH for other names. The first split is the reference (training) split.
     """
-    if len(paths) > 3:
-        raise click.UsageError("give at most three positional splits (TRAIN VAL TEST); use --split NAME=PATH for more")
-    named: dict[str, Any] = dict(zip(("train", "val", "test"), paths))
-    for spec in extra:
-        name, sep, value = spec.partition("=")
-        if not sep or not name or not value:
-            raise click.BadParameter(f"expected NAME=PATH, got {spec!r}", param_hint="--split")
-        if name in named:
-            raise click.BadParameter(f"split {name!r} is given twice", param_hint="--split")
-        named[name] = value
-    if not named:
-        raise click.UsageError("give at least one split, e.g. splitcheck scan data/train data/val")
+    named: dict[str, Any] = named_splits(paths, extra)
     codes = [c.strip() for item in ignore for c in item.split(",") if c.strip()]
     show_progress = not no_progress and sys.stderr.isatty()
-    with _errors_to_exit_code(), _progress(show_progress) as progress:
+    with errors_to_exit_code(), progress_bars(show_progress) as progress:
         train = named.pop("train", None)
         val = named.pop("val", None)
         test = named.pop("test", None)
@@ -132,7 +117,7 @@ def demo_command(fixtures: Path | None) -> None:
     """Scan the bundled fixtures (images, a table, a text set) and show what splitcheck finds."""
     root = fixtures or Path(__file__).resolve().parent.parent / "fixtures"
     if not (root / "images").is_dir():
-        _fail(f"{root}: bundled fixtures not found; run the demo from a source checkout or pass --fixtures")
+        fail(f"{root}: bundled fixtures not found; run the demo from a source checkout or pass --fixtures")
     runs = [
         ("Image folders with planted copies", dict(train=root / "images/train", val=root / "images/val")),
         ("Patient table with shared patients and overlapping dates",
@@ -141,7 +126,7 @@ def demo_command(fixtures: Path | None) -> None:
         ("Text reviews with case- and space-variant copies",
          dict(train=root / "text/train.jsonl", val=root / "text/val.jsonl")),
     ]
-    with _errors_to_exit_code():
+    with errors_to_exit_code():
         for title, kwargs in runs:
             click.secho(f"\n=== {title} ===", bold=True)
             report = scan(**{k: str(v) if isinstance(v, Path) else v for k, v in kwargs.items()},
@@ -158,7 +143,7 @@ def cache_group() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), help="Cache folder (default: as scan).")
 def cache_info_command(cache_dir: str | None) -> None:
     """Print where the cache is, its size and how many signatures it holds."""
-    with _errors_to_exit_code():
+    with errors_to_exit_code():
         with SignatureCache(cache_dir or _configured_cache_dir()) as cache:
             for key, value in cache.info().items():
                 click.echo(f"{key}: {value}")
@@ -168,7 +153,7 @@ def cache_info_command(cache_dir: str | None) -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), help="Cache folder (default: as scan).")
 def cache_clear_command(cache_dir: str | None) -> None:
     """Delete every cached signature (the next scan decodes every image again)."""
-    with _errors_to_exit_code():
+    with errors_to_exit_code():
         with SignatureCache(cache_dir or _configured_cache_dir()) as cache:
             path = cache.path
             freed = cache.clear()
@@ -196,44 +181,6 @@ def rules_command() -> None:
             click.echo(f"  {code}  {rule.name:<32} {rule.severity.value:<8} {rule.doc}")
         for key, param in cls.params.items():
             click.echo(f"    {key.replace('_', '-')} = {param.default!r}: {param.doc}")
-
-
-def _fail(message: str, code: int = ExitCode.USAGE_ERROR) -> None:
-    click.echo(f"splitcheck: error: {message}", err=True)
-    sys.exit(code)
-
-
-@contextmanager
-def _errors_to_exit_code() -> Iterator[None]:
-    try:
-        yield
-    except SplitcheckError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo("splitcheck: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug: say so, with the traceback when asked
-        if os.environ.get("SPLITCHECK_DEBUG"):
-            traceback.print_exc()
-        _fail(f"internal error: {type(exc).__name__}: {exc} (set SPLITCHECK_DEBUG=1 for the traceback; "
-              "please report it)", ExitCode.INTERNAL_ERROR)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        def factory(description: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(description, total=total)
-            return lambda k: bar.advance(task, k)
-
-        yield factory
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,11 +8,6 @@ calls :func:`splitcheck.explain.explain`, renders, exits (0 explained, 2 bad usa
 from __future__ import annotations
 
 import io
-import os
-import sys
-import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -20,12 +15,11 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from splitcheck.errors import SplitcheckError
+from splitcheck.cli_common import errors_to_exit_code, fail
 from splitcheck.explain import Explanation
 from splitcheck.explain import explain as run_explain
 from splitcheck.explain.explanation import RunExplanation
 from splitcheck.findings import Severity
-from splitcheck.report import ExitCode
 
 FORMATS = ("terminal", "json")
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -65,7 +59,7 @@ def explain(logs: str, scan: str | None, run_config: str | None, train_column: s
     """
     overrides = {k: v for k, v in (("train_column", train_column), ("val_column", val_column),
                                    ("epoch_column", epoch_column), ("step_column", step_column)) if v}
-    with _errors_to_exit_code():
+    with errors_to_exit_code():
         result = run_explain(logs, scan=scan, run_config=run_config, **overrides)
     if fmt == "json":
         _emit(result.to_json() + "\n", output)
@@ -136,25 +130,6 @@ def _emit(text: str, output: str | None) -> None:
     try:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(f"{output}: cannot write the explanation: {exc.strerror or exc}")
+        fail(f"{output}: cannot write the explanation: {exc.strerror or exc}")
 
 
-def _fail(message: str, code: int = ExitCode.USAGE_ERROR) -> None:
-    click.echo(f"splitcheck: error: {message}", err=True)
-    sys.exit(code)
-
-
-@contextmanager
-def _errors_to_exit_code() -> Iterator[None]:
-    try:
-        yield
-    except SplitcheckError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo("splitcheck: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug: say so, with the traceback when asked
-        if os.environ.get("SPLITCHECK_DEBUG"):
-            traceback.print_exc()
-        _fail(f"internal error: {type(exc).__name__}: {exc} (set SPLITCHECK_DEBUG=1 for the traceback; "
-              "please report it)", ExitCode.INTERNAL_ERROR)

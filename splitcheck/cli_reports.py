@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from splitcheck.cli_common import errors_to_exit_code, named_splits, progress_bars
 from splitcheck.errors import ConfigError, InputError
 from splitcheck.report import Report
 
@@ -151,14 +152,13 @@ def fix_command(paths: tuple[str, ...], output: Path, strategy: str, dry_run: bo
     changes.csv listing every change with its rule code.
     """
     from splitcheck.api import scan
-    from splitcheck.cli import _errors_to_exit_code, _progress
     from splitcheck.fix import check_output_dir, run_fix
     from splitcheck.loaders import LoadOptions, load_split
 
-    named = _named_splits(paths, extra)
+    named = named_splits(paths, extra, at_least=2, example="splitcheck fix data/train data/val -o cleaned/")
     options = LoadOptions(label_column=label_column, path_column=path_column, id_column=id_column,
                           group_column=group_column, time_column=time_column, modality="image")
-    with _errors_to_exit_code():
+    with errors_to_exit_code():
         seen: dict[str, str] = {}
         for name, source in named.items():
             key = os.path.realpath(source)
@@ -167,29 +167,13 @@ def fix_command(paths: tuple[str, ...], output: Path, strategy: str, dry_run: bo
             seen[key] = name
         loaded = [load_split(name, source, options) for name, source in named.items()]
         check_output_dir(output, loaded)
-        with _progress(not no_progress and sys.stderr.isatty()) as progress:
+        with progress_bars(not no_progress and sys.stderr.isatty()) as progress:
             report = scan(**{s.name: s for s in loaded}, config=config_path, fail_on="never", progress=progress)
         if report.failed_scanners:
             names = ", ".join(r.name for r in report.failed_scanners)
             raise InputError(f"scanner(s) {names} failed, so the plan would be incomplete; nothing was written")
         run_fix(loaded, report, output, strategy=strategy, dry_run=dry_run, relative=relative_paths,
                 echo=click.echo)
-
-
-def _named_splits(paths: tuple[str, ...], extra: tuple[str, ...]) -> dict[str, str]:
-    if len(paths) > 3:
-        raise click.UsageError("give at most three positional splits (TRAIN VAL TEST); use --split NAME=PATH for more")
-    named = dict(zip(("train", "val", "test"), paths))
-    for spec in extra:
-        name, sep, value = spec.partition("=")
-        if not sep or not name or not value:
-            raise click.BadParameter(f"expected NAME=PATH, got {spec!r}", param_hint="--split")
-        if name in named:
-            raise click.BadParameter(f"split {name!r} is given twice", param_hint="--split")
-        named[name] = value
-    if len(named) < 2:
-        raise click.UsageError("give at least two splits, e.g. splitcheck fix data/train data/val -o cleaned/")
-    return named
 
 
 # --- splitcheck config ----------------------------------------------------------------------------------------
@@ -305,10 +289,9 @@ def format_settings(settings: list[Setting]) -> str:
 def config_command(config_path: str | None, fail_on: str | None, ignore: tuple[str, ...], jobs: int | None,
                    cache_dir: str | None, no_cache: bool, fmt: str) -> None:
     """Print the effective configuration and where each value comes from (default, file, command line)."""
-    from splitcheck.cli import _errors_to_exit_code
 
     overrides = {"fail-on": fail_on, "jobs": jobs, "cache-dir": cache_dir, "cache": False if no_cache else None}
-    with _errors_to_exit_code():
+    with errors_to_exit_code():
         settings = effective_settings(config_path, overrides=overrides, ignore=ignore)
     if fmt == "json":
         data = {s.key: {"value": s.value, "source": s.source, "doc": s.doc} for s in settings}
