@@ -21,8 +21,8 @@ def shared_feature_space(context: ScanContext, splits: Sequence[Split], *, max_i
     """The feature matrices of (subsampled) ``splits``, computed once per scan and kept in ``context.memo``.
 
     Embeddings are used where they exist: vectors the user gave for every split (``--embeddings``), and
-    for image splits the scan's image embedder (shared with the embedding scanners); otherwise the encodings
-    of :mod:`splitcheck.stats.features`. Returns the space and the item positions used per split.
+    for image splits the embeddings the embedding scanner computed in this scan; otherwise the encodings of
+    :mod:`splitcheck.stats.features` (for images: the cheap properties of the one decode). Returns the space and the item positions used per split.
     """
     key = ("stats.feature_space", tuple(s.name for s in splits), max_items, svd_components, random_state)
     if key not in context.memo:
@@ -40,8 +40,12 @@ def _embeddings(context: ScanContext, splits: Sequence[Split]) -> tuple[dict[str
         from splitcheck.embed.context import PRECOMPUTED_KEY, embedding_method, embeddings_for
     except ImportError:  # the embedding package is optional here
         return None, ""
-    if PRECOMPUTED_KEY not in context.memo and splits[0].modality != "image":
-        return None, ""
+    if PRECOMPUTED_KEY not in context.memo:
+        # image embeddings only when the embedding scanner already computed them for this scan (decoding every
+        # image again just for these statistics would cost more than the whole leakage scan)
+        computed = any(isinstance(k, str) and k.startswith(f"embed:{splits[0].name}:") for k in context.memo)
+        if splits[0].modality != "image" or not computed:
+            return None, ""
     vectors = {s.name: np.asarray(embeddings_for(context, s), dtype=float) for s in splits}
     return vectors, embedding_method(context)
 

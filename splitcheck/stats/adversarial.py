@@ -16,13 +16,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm, rankdata
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from splitcheck.stats.threads import limited_threads
 
@@ -77,6 +70,7 @@ def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
 
 def delong(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     """ROC AUC and DeLong's estimate of its variance (label 1 = positive)."""
+    from scipy.stats import rankdata
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(scores, dtype=float)
     pos, neg = s[y], s[~y]
@@ -103,6 +97,10 @@ def choose_classifier(n_features: int, classifier: Classifier = "auto") -> str:
 
 
 def _make_model(kind: str, random_state: int | None, n_fit: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
     if kind == "hgb":
         return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
                                               min_samples_leaf=20, l2_regularization=1.0,
@@ -130,6 +128,9 @@ def adversarial_validation(
     The AUC is the mean of the per-fold AUCs; its variance is the sum of the folds' DeLong variances
     divided by the squared number of folds; the interval is the normal one at ``level``, clipped to [0, 1].
     """
+    from scipy.stats import norm
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import StratifiedKFold
     x = np.vstack([x_reference, x_other]).astype(float)
     y = np.concatenate([np.zeros(len(x_reference), dtype=int), np.ones(len(x_other), dtype=int)])
     folds = min(n_folds, len(x_reference), len(x_other))

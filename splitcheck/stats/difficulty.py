@@ -18,12 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.neighbors import NearestNeighbors
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from splitcheck.stats.threads import limited_threads
 
@@ -46,6 +40,7 @@ def knn_label_agreement(
     With ``query_x`` None the training items themselves are the queries and each is excluded from its
     own neighbours (by position, so an exact duplicate elsewhere in training still counts).
     """
+    from sklearn.neighbors import NearestNeighbors
     train_x = np.asarray(train_x, dtype=float)
     train_y = np.asarray(train_y)
     self_query = query_x is None
@@ -99,6 +94,11 @@ def proxy_losses(
     Every class must have at least ``n_folds`` training items, and every label of ``others`` must be a
     training class (the caller leaves the rest out and says so).
     """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
     train_x = np.asarray(train_x, dtype=float)
     train_y = np.asarray(train_y).astype(str)
     classes, counts = np.unique(train_y, return_counts=True)

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from splitcheck.errors import InputError
 from splitcheck.splits import Split
@@ -247,6 +245,7 @@ def _as_category_text(series: pd.Series) -> pd.Series:
 
 def _vector_properties(splits: Sequence[Split], pick: Mapping[str, np.ndarray], max_dims: int,
                        random_state: int | None) -> Properties:
+    from sklearn.decomposition import PCA
     vectors = {s.name: split_vectors(s, pick[s.name]) for s in splits}
     dims = {v.shape[1] for v in vectors.values() if v.size}
     if len(dims) > 1:
@@ -321,6 +320,8 @@ def feature_space(
 
 def tfidf_svd(texts: Mapping[str, list[str]], n_components: int, random_state: int | None) -> dict[str, np.ndarray]:
     """TF-IDF of character 2-4-grams (fitted on all the given texts) reduced by truncated SVD."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
     union = [t for values in texts.values() for t in values]
     sizes = [len(v) for v in texts.values()]
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, max_features=50_000,

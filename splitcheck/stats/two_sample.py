@@ -20,8 +20,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2 as chi2_distribution
-from scipy.stats import false_discovery_control, ks_2samp, wasserstein_distance
 
 Correction = Literal["bh", "holm", "none"]
 
@@ -74,6 +72,7 @@ def wasserstein_std(reference: np.ndarray, other: np.ndarray) -> float:
     A shift of the mean by 0.3 standard deviations gives 0.3; doubling the spread of a normal variable
     gives about 0.5. Unlike Cohen's d it also sees changes of spread and shape.
     """
+    from scipy.stats import wasserstein_distance
     distance = float(wasserstein_distance(reference, other))
     sd = pooled_std(reference, other)
     if sd == 0.0:
@@ -83,6 +82,7 @@ def wasserstein_std(reference: np.ndarray, other: np.ndarray) -> float:
 
 def ks_test(reference: np.ndarray, other: np.ndarray) -> tuple[float, float]:
     """Two-sided Kolmogorov-Smirnov statistic (largest gap between the two CDFs) and p-value."""
+    from scipy.stats import ks_2samp
     with warnings.catch_warnings():  # scipy warns when it falls back from the exact to the asymptotic p-value
         warnings.simplefilter("ignore", RuntimeWarning)
         result = ks_2samp(reference, other, alternative="two-sided", method="auto")
@@ -114,6 +114,7 @@ def chi_square_test(ref_counts: np.ndarray, other_counts: np.ndarray) -> tuple[f
     Categories whose expected count is below 5 in either split are pooled into one cell first, so that
     the chi-square approximation holds.
     """
+    from scipy.stats import chi2 as chi2_distribution
     table = _pool_sparse(np.vstack([ref_counts, other_counts]).astype(float))
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 0.0, 1.0, 0
@@ -197,6 +198,7 @@ def adjust_p_values(p_values: np.ndarray, method: Correction = "bh") -> np.ndarr
     it also bounds the chance of any false alarm by the level); ``holm``: Holm-Bonferroni (controls the
     chance of any false alarm); ``none``: unchanged.
     """
+    from scipy.stats import false_discovery_control
     p = np.asarray(p_values, dtype=float)
     if p.size == 0 or method == "none":
         return p.copy()
