@@ -52,8 +52,8 @@ class NearDuplicateScanner(Scanner):
     What it finds: pairs whose perceptual hashes (pHash and dHash by default, 64 bits each) differ in
     at most ``threshold`` bits in all and in at most ``max-hash-distance`` bits in any one hash; a
     horizontally mirrored copy is matched through the hashes of the mirrored image, and cropped or
-    slightly rotated copies through the hashes of crops and ±4° rotations of each earlier split's image. Such pairs are
-    re-encoded, resized, slightly cropped, recoloured, noisy, flipped or slightly rotated copies.
+    slightly rotated copies through the hashes of crops and ±4° rotations of each earlier split's image.
+    Such pairs are re-encoded, resized, slightly cropped, recoloured, noisy, flipped or slightly rotated copies.
     Exact copies (LK101) are not repeated here. The search is a faiss binary index, not a pairwise loop.
     Why it matters: a transformed copy of a training image in validation is scored on memorised content,
     so the validation loss is too low, just as with an exact copy.
@@ -77,8 +77,8 @@ class NearDuplicateScanner(Scanner):
         "max_hash_distance": Param(12, "Largest Hamming distance (in bits) allowed in any single hash of a pair.",
                                    in_range(0, 1024, integer=True)),
         "mirror": Param(True, "Also match horizontally mirrored copies.", _boolean),
-        "variants": Param(True, "Also match each image's crops (7.5% off the sides, 9 offsets) and ±4° rotations, "
-                                "so cropped and slightly rotated copies are found.", _boolean),
+        "variants": Param(True, "Also match each image's crops (7.5% off the sides, 9 offsets) and ±4° "
+                                "rotations, so cropped and slightly rotated copies are found.", _boolean),
         "within_split": Param(True, "Also report near-duplicate groups inside each split (DQ202, info).", _boolean),
     }
 

@@ -45,6 +45,32 @@ def _is_busy(exc: Exception) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
+def _is_corrupt(exc: Exception) -> bool:
+    """The file is not (or no longer) a usable signature database: rebuild it.
+
+    Other errors (disk full, read-only folder, I/O error) say nothing about the file's content: the cache is
+    then turned off for the run and the file is left as it is.
+    """
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    if not isinstance(exc, sqlite3.OperationalError):
+        return True  # "file is not a database", "database disk image is malformed"
+    text = str(exc)
+    return any(s in text for s in ("no such table", "no such column", "malformed", "not a database"))
+
+
+def _path_key(path: str) -> str:
+    """A path as SQLite text: bytes of a file name that are not valid UTF-8 become ``\\xNN`` escapes.
+
+    (Two names that differ only that way share a key, but not their inode, so neither is taken for the other.)
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
 class CacheWarning(UserWarning):
     """The cache could not be used as it was (rebuilt, or turned off for this run)."""
 
@@ -70,17 +96,20 @@ class SignatureCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._open_retrying()
         except sqlite3.DatabaseError as exc:
-            if _is_busy(exc):
-                warnings.warn(f"signature cache {self.path} busy ({exc}); running without cache", CacheWarning,
-                              stacklevel=3)
-                self.path = None
-            else:
+            if _is_corrupt(exc):
                 self._rebuild(exc)
+            else:
+                self._disable(exc, "busy" if _is_busy(exc) else "unusable")
         except OSError as exc:
-            warnings.warn(f"signature cache {self.path} unusable ({exc}); running without cache", CacheWarning,
-                          stacklevel=3)
-            self.path = None
+            self._disable(exc, "unusable")
         return self._conn
+
+    def _disable(self, exc: Exception, state: str) -> None:
+        """Turn the cache off for the rest of this run (the file is left as it is)."""
+        warnings.warn(f"signature cache {self.path} {state} ({exc}); running without cache", CacheWarning,
+                      stacklevel=4)
+        self.close()
+        self.path = None
 
     def _open_retrying(self, attempts: int = 8) -> sqlite3.Connection:
         """Open, waiting out another process that holds a lock while it creates the database."""
@@ -107,14 +136,22 @@ class SignatureCache:
         aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
         warnings.warn(f"signature cache {self.path} is corrupt ({exc}); moved to {aside.name} and rebuilt",
                       CacheWarning, stacklevel=4)
-        for suffix in ("", "-wal", "-shm"):
-            p = Path(str(self.path) + suffix)
-            if p.exists():
-                p.replace(Path(str(aside) + suffix))
-        self._conn = self._open()
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    Path(str(self.path) + suffix).replace(Path(str(aside) + suffix))
+                except FileNotFoundError:  # absent, or another scan moved it first
+                    pass
+            self._conn = self._open_retrying()
+        except (OSError, sqlite3.DatabaseError) as err:
+            self._disable(err, "unusable")
 
     def _run(self, fn):  # type: ignore[no-untyped-def]
-        """Run ``fn(conn)``; on corruption discovered mid-run, rebuild once and retry."""
+        """Run ``fn(conn)``; on corruption discovered mid-run, rebuild once and retry.
+
+        A lock held too long by another scan skips this read or write; any other database error turns the
+        cache off for the rest of the run (with a warning) without touching the file.
+        """
         conn = self._connect()
         if conn is None:
             return None
@@ -125,16 +162,19 @@ class SignatureCache:
                 warnings.warn(f"signature cache busy ({exc}); results not cached this time", CacheWarning,
                               stacklevel=3)
                 return None
-            self._conn = None
+            if not _is_corrupt(exc):
+                self._disable(exc, "unusable")
+                return None
+            self.close()
             self._rebuild(exc)
-            return fn(self._conn)
+            return fn(self._conn) if self._conn is not None else None
 
     # --- files: stat -> digest -------------------------------------------------------------------
     def lookup_files(self, stats: Sequence[tuple[str, int, int, int]]) -> list[bytes | None]:
         """Content digests of files whose (path, size, mtime_ns, inode) are unchanged since stored."""
         def query(conn: sqlite3.Connection) -> list[bytes | None]:
             found: dict[str, tuple[int, int, int, bytes]] = {}
-            paths = [s[0] for s in stats]
+            paths = [_path_key(s[0]) for s in stats]
             for start in range(0, len(paths), _CHUNK):
                 chunk = paths[start:start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
@@ -143,7 +183,7 @@ class SignatureCache:
                     found[row[0]] = row[1:]
             out: list[bytes | None] = []
             for path, size, mtime, inode in stats:
-                hit = found.get(path)
+                hit = found.get(_path_key(path))
                 out.append(hit[3] if hit is not None and hit[:3] == (size, mtime, inode) else None)
             return out
 
@@ -151,7 +191,7 @@ class SignatureCache:
         return result if result is not None else [None] * len(stats)
 
     def store_files(self, rows: Iterable[tuple[str, int, int, int, bytes]]) -> None:
-        rows = list(rows)
+        rows = [(_path_key(r[0]), *r[1:]) for r in rows]
         if rows:
             self._write("INSERT OR REPLACE INTO files (path, size, mtime_ns, inode, digest) VALUES (?,?,?,?,?)", rows)
 
@@ -185,7 +225,10 @@ class SignatureCache:
                     conn.executemany(sql, rows[start:start + 5000])
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    # an interrupt (Ctrl-C) can land after COMMIT or before the transaction began: roll back
+                    # only what is open, so that the interrupt itself propagates and the cache stays as it is
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
                     raise
 
         self._run(write)

@@ -35,13 +35,17 @@ DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
 
 #: Share of each side removed by the crop variants, and their offsets (as fractions of that share).
-VARIANT_CROP = 0.075
-VARIANT_OFFSETS = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (0.0, 1.0), (0.5, 1.0),
-                   (1.0, 1.0))
+#: Share of each side's length removed by the crop variants. Two sizes (5% and 10%) found every crop of a 2k
+#: set but doubled the false pairs at 20k (precision 0.988): one size, between them, is the better trade.
+VARIANT_CROPS = (0.075,)
+_GRID = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (0.0, 1.0), (0.5, 1.0), (1.0, 1.0))
+#: Crop variants as (share removed from each side's length, x offset, y offset), offsets as fractions of the share.
+VARIANT_OFFSETS = tuple((c, ox, oy) for c in VARIANT_CROPS for ox, oy in _GRID)
 #: Rotations (degrees, counter-clockwise) of the rotation variants; corners filled with black.
 VARIANT_ROTATIONS = (-4.0, 4.0)
 #: Names of the variants, in storage order.
-VARIANT_NAMES = tuple(f"crop{x:g}-{y:g}" for x, y in VARIANT_OFFSETS) + tuple(f"rot{a:+g}" for a in VARIANT_ROTATIONS)
+VARIANT_NAMES = (tuple(f"crop{c:g}@{x:g}-{y:g}" for c, x, y in VARIANT_OFFSETS)
+                 + tuple(f"rot{a:+g}" for a in VARIANT_ROTATIONS))
 
 
 @dataclass(frozen=True)
@@ -257,8 +261,9 @@ def _rotation_matrix(h: int, w: int, degrees: float) -> sparse.csr_matrix:
 
 @functools.lru_cache(maxsize=64)
 def _resample_pair(side: int, w: int, h: int, ox: float, oy: float, crop: float) -> tuple[np.ndarray, np.ndarray]:
-    start_x, start_y = side * VARIANT_CROP * ox, side * VARIANT_CROP * oy
-    length = side * (1 - VARIANT_CROP) if crop else float(side)
+    """Row and column resampling matrices of the crop removing ``crop`` of each side at offsets (ox, oy)."""
+    start_x, start_y = side * crop * ox, side * crop * oy
+    length = side * (1 - crop)
     return (_resample_matrix(h, side, start_y, length).astype(np.float32),
             _resample_matrix(w, side, start_x, length).astype(np.float32))
 
@@ -296,11 +301,11 @@ def _variant_hash_inputs(bases: np.ndarray, name: str, hash_size: int) -> np.nda
     w, h = hash_input_size(name, hash_size, (side, side))
     out = np.empty((n, len(VARIANT_NAMES), h, w), dtype=np.float32)
     plain = bases.astype(np.float32)
-    cols = {ox: plain @ _resample_pair(side, w, h, ox, 0.0, True)[1].T for ox in {o[0] for o in VARIANT_OFFSETS}}
-    for k, (ox, oy) in enumerate(VARIANT_OFFSETS):
-        out[:, k] = _resample_pair(side, w, h, ox, oy, True)[0] @ cols[ox]
+    cols = {(c, ox): plain @ _resample_pair(side, w, h, ox, 0.0, c)[1].T for c, ox, _ in VARIANT_OFFSETS}
+    for k, (c, ox, oy) in enumerate(VARIANT_OFFSETS):
+        out[:, k] = _resample_pair(side, w, h, ox, oy, c)[0] @ cols[(c, ox)]
     if VARIANT_ROTATIONS:
-        ry, rx = _resample_pair(side, w, h, 0.0, 0.0, False)
+        ry, rx = _resample_pair(side, w, h, 0.0, 0.0, 0.0)
         flat_t = np.ascontiguousarray(plain.reshape(n, side * side).T)  # (side², n)
         for r, degrees in enumerate(VARIANT_ROTATIONS):
             rotated = np.ascontiguousarray((_rotation_matrix(side, side, degrees) @ flat_t).T).reshape(n, side, side)

@@ -5,9 +5,12 @@ Flow for a split's image paths:
 1. ``stat`` every file; the cache's ``files`` table maps an unchanged (path, size, mtime, inode) to its
    content digest, and ``signatures`` maps (digest, algorithm key) to the stored signatures: an
    unchanged dataset is rescanned without reading a single file.
-2. The rest go to worker processes in chunks: read the bytes, digest them, look the digest up (a
-   renamed or copied file is a hit), and decode only the misses.
-3. New signatures are written back to the cache by the main process.
+2. The rest go to worker processes in chunks: read the bytes (regular files only: a FIFO or device named
+   like an image is listed as unreadable, never waited on), digest them, look the digest up (a renamed or
+   copied file is a hit), and decode only the misses.
+3. Each chunk's new signatures are written to the cache by the main process as the chunk arrives, so an
+   interrupted scan keeps what it computed and a re-run resumes from there. A damaged cached record is
+   decoded again.
 
 A signature record holds the content digest, a digest of the decoded pixels (after EXIF orientation),
 the perceptual hashes, and cheap properties (size, mode, format, brightness, contrast, sharpness).
@@ -15,9 +18,11 @@ the perceptual hashes, and cheap properties (size, mode, format, brightness, con
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
+import stat
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +36,7 @@ from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_image_bytes, hash_records
 
 #: Bumped whenever the computation of any image signature changes (invalidates cached records).
-ALGO_VERSION = "img-11"
+ALGO_VERSION = "img-13"
 #: Below this many images to decode, the work runs in this process (starting workers costs more).
 MIN_IMAGES_FOR_POOL = 48
 PROPERTY_COLUMNS = ("width", "height", "n_frames", "brightness", "contrast", "sharpness")
@@ -81,20 +86,26 @@ def compute_image_signatures(
         payloads = cache.get(wanted, key) if wanted else {}
         for i, d in enumerate(digests):
             if d is not None and d in payloads:
-                records[i] = ImageRecord.from_payload(d, payloads[d], settings)
-                hits += 1
+                records[i] = _from_cache(d, payloads[d], settings)
+                hits += records[i] is not None
         if progress and hits:
             progress(hits)
 
     todo = [i for i in range(n) if records[i] is None]
-    cache_path = str(cache.path) if cache is not None and cache.enabled and cache.path else None
+    storing = cache is not None and cache.enabled
+    cache_path = str(cache.path) if storing and cache.path else None  # type: ignore[union-attr]
     chunk = max(1, min(64, len(todo) // max(1, jobs * 4) or 1))
     tasks = [([paths[i] for i in todo[s:s + chunk]], settings, cache_path, key) for s in range(0, len(todo), chunk)]
-    results = parallel_map(_compute_chunk, tasks, jobs=jobs, chunksize=1, progress=progress, progress_of=len,
-                           min_items=2 if len(todo) >= MIN_IMAGES_FOR_POOL else len(tasks) + 1)
-    new_files, new_payloads = [], []
     position = 0
-    for task, chunk_results in zip(tasks, results):
+
+    def take(chunk_results: list[_Outcome]) -> int:
+        """Keep one chunk's results as it arrives and write them to the cache at once (main process).
+
+        Writing per chunk, not at the end, means an interrupted scan (Ctrl-C, a killed job) keeps every
+        chunk it finished: the next run reads them from the cache instead of decoding them again.
+        """
+        nonlocal position, hits
+        new_files, new_payloads = [], []
         for outcome in chunk_results:
             i = todo[position]
             position += 1
@@ -105,18 +116,37 @@ def compute_image_signatures(
                     new_files.append((*stats[i], outcome.record.content))  # type: ignore[misc]
                 if not outcome.cached:
                     new_payloads.append((outcome.record.content, key, outcome.record.to_payload()))
-    if cache is not None and cache.enabled:
-        cache.store_files(new_files)
-        cache.put(new_payloads)
+        if storing:
+            cache.store_files(new_files)  # type: ignore[union-attr]
+            cache.put(new_payloads)  # type: ignore[union-attr]
+        return len(chunk_results)
+
+    # parallel_map hands each chunk's result to ``progress_of`` in the main process, in order, as it arrives
+    parallel_map(_compute_chunk, tasks, jobs=jobs, chunksize=1, progress=progress or _no_progress, progress_of=take,
+                 min_items=2 if len(todo) >= MIN_IMAGES_FOR_POOL else len(tasks) + 1)
     return _assemble(records, settings, hits)
 
 
 def _stat(path: str) -> tuple[str, int, int, int] | None:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL character in the path
         return None
+    if not stat.S_ISREG(st.st_mode):
+        return None  # only regular files are remembered by their stat
     return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _no_progress(k: int) -> None:
+    """Progress sink when no bar is shown."""
+
+
+def _from_cache(content: bytes, payload: bytes, settings: DecodeSettings) -> ImageRecord | None:
+    """A cached record, or None when its payload is damaged (then the image is decoded again)."""
+    try:
+        return ImageRecord.from_payload(content, payload, settings)
+    except (struct.error, ValueError, UnicodeDecodeError):
+        return None
 
 
 @dataclass
@@ -146,8 +176,9 @@ def _compute_chunk_inner(task: tuple[list[str], DecodeSettings, str | None, str]
             out.append(_Outcome(None, blob))
             continue
         assert content is not None
-        if content in cached:
-            out.append(_Outcome(ImageRecord.from_payload(content, cached[content], settings), None, cached=1))
+        record = _from_cache(content, cached[content], settings) if content in cached else None
+        if record is not None:
+            out.append(_Outcome(record, None, cached=1))
             continue
         result = decode_image_bytes(blob, content, settings)
         if isinstance(result, str):
@@ -160,17 +191,37 @@ def _compute_chunk_inner(task: tuple[list[str], DecodeSettings, str | None, str]
 
 
 def _read(path: str) -> bytes | str:
+    """The file's bytes, or a one-line reason why they cannot be read.
+
+    Opened without blocking and checked to be a regular file before reading, so that a FIFO, socket or
+    device named like an image (or a link to one, e.g. to ``/dev/zero``) is refused instead of hanging the
+    scan or filling memory.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except IsADirectoryError:
-        return "is a directory"
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         return "file not found (missing or broken link)"
     except PermissionError:
         return "permission denied"
+    except ValueError:
+        return "invalid path (contains a NUL character)"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"cannot read file: {exc.strerror or exc}"
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            return "is a directory"
+        if not stat.S_ISREG(mode):
+            kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+            return f"not a regular file ({kind})"
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read()
     except OSError as exc:
         return f"cannot read file: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
     return data if data else "empty file (0 bytes)"
 
 
