@@ -42,6 +42,8 @@ def scan(
     cache_dir: str | Path | None = None,
     use_cache: bool | None = None,
     losses: str | Path | None = None,
+    embedder: Any = None,
+    embeddings: Mapping[str, Any] | None = None,
     progress: ProgressFactory | None = None,
     **splits: Any,
 ) -> Report:
@@ -84,6 +86,10 @@ def scan(
     cache = _open_cache(cfg) if any(s.modality == "image" for s in loaded) else None
     context = ScanContext(loaded, severities=cfg.severity, jobs=cfg.jobs or default_jobs(), progress=progress,
                           max_image_pixels=cfg.max_image_pixels, image_settings=image_settings(cfg), cache=cache)
+    if embedder is not None or embeddings:
+        from splitcheck.embed.context import configure
+
+        configure(context, embedder=embedder, embeddings=embeddings)
     findings: list[Finding] = []
     runs: list[ScannerRun] = []
     for name, cls in registered_scanners().items():

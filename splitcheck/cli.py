@@ -69,6 +69,13 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
               help="Configuration file (default: nearest splitcheck.toml or pyproject.toml [tool.splitcheck]).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes for decoding images (default: all cores).")
+@click.option("--embedder", metavar="NAME|PATH",
+              help="Embedder for semantic near-copies (LK103): colour-gradient (images; opt-in), learned, tfidf "
+                   "(text, default), minilm, table (default), raw, torchvision:|timm:|open_clip:MODEL[@WEIGHTS] "
+                   "with weights on disk, or a TorchScript file.")
+@click.option("--embeddings", "embeddings", multiple=True, metavar="SPLIT=FILE",
+              help="Precomputed vectors of a split (.npy rows in item order; .npz with ids; Parquet/CSV id + "
+                   "vector columns); give one per split.")
 @click.option("--losses", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
               help="Per-sample losses of your model (CSV/Parquet/JSONL: id, loss[, split, epoch]; the last epoch "
                    "of each split is used): validation loss on leaked vs clean items, per class, re-weighted.")
@@ -83,7 +90,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                  group_column: str | None, time_column: str | None, id_column: str | None,
                  text_column: str | None, path_column: str | None, modality: str | None, fail_on: str | None,
                  exit_zero: bool, ignore: tuple[str, ...], fmt: str, output: str | None,
-                 config_path: str | None, jobs: int | None, losses: str | None, cache_dir: str | None,
+                 config_path: str | None, jobs: int | None, embedder: str | None, embeddings: tuple[str, ...],
+                 losses: str | None, cache_dir: str | None,
                  no_cache: bool,
                  max_rows: int, no_progress: bool, baseline: str | None, write_baseline: str | None) -> None:
     """Scan splits for leakage and sanity problems.
@@ -103,7 +111,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                       time_column=time_column, id_column=id_column, text_column=text_column,
                       path_column=path_column, modality=modality, config=config_path, fail_on=fail_on,
                       ignore=codes or None, jobs=jobs, cache_dir=cache_dir,
-                      use_cache=False if no_cache else None, losses=losses,
+                      use_cache=False if no_cache else None, losses=losses, embedder=embedder,
+                      embeddings=_split_files(embeddings, "--embeddings"),
                       progress=progress, **named)
         report = use_baseline(report, baseline, write_baseline)
         write_report(report, fmt, output, max_rows=max_rows)
@@ -163,6 +172,16 @@ def cache_clear_command(cache_dir: str | None) -> None:
 def _configured_cache_dir() -> str:
     config = load_config()
     return config.cache_dir or str(default_cache_dir())
+
+
+def _split_files(specs: tuple[str, ...], option: str) -> dict[str, str] | None:
+    out: dict[str, str] = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or not name or not value:
+            raise click.BadParameter(f"expected SPLIT=FILE, got {spec!r}", param_hint=option)
+        out[name] = value
+    return out or None
 
 
 main.add_command(explain_command)

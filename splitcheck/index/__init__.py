@@ -1,4 +1,4 @@
-"""Similarity search over signatures: faiss binary indexes for Hamming distance (dense search comes later)."""
+"""Similarity search: faiss binary indexes for Hamming distance (:mod:`.hamming`), dense k-NN (:mod:`.knn`)."""
 
 from splitcheck.index.hamming import hamming_distances, hamming_pairs
 

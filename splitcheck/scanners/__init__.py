@@ -7,6 +7,7 @@ later scanners can read their findings (``ScanContext.findings``, ``ScanContext.
 # isort: off
 from splitcheck.scanners import exact_duplicates  # noqa: F401  (imports register the scanners)
 from splitcheck.scanners import near_duplicates  # noqa: F401
+from splitcheck.scanners import embedding_neighbours  # noqa: F401  (after the hash scanners: skips their pairs)
 from splitcheck.scanners import group_overlap  # noqa: F401
 from splitcheck.scanners import temporal_overlap  # noqa: F401
 from splitcheck.scanners import unreadable_items  # noqa: F401

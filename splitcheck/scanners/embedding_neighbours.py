@@ -1,0 +1,308 @@
+"""Embedding neighbours: semantic near-copies across splits, found by cosine kNN with calibrated thresholds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from splitcheck.context import ScanContext
+from splitcheck.embed.calibration import Calibration, calibrate
+from splitcheck.embed.context import PRECOMPUTED_KEY, SPEC_KEY, embedding_method, embeddings_for
+from splitcheck.findings import Finding, Severity
+from splitcheck.index.knn import METHODS, KnnIndex, KnnResult
+from splitcheck.scanners.base import Param, Rule, Scanner, in_range, register
+from splitcheck.splits import Split
+
+PAIR_COLUMNS = ["a_split", "a_id", "b_split", "b_id", "method", "distance"]
+
+
+def _choice(options: tuple[str, ...]) -> Any:
+    def check(value: Any) -> str | None:
+        return None if value in options else f"must be one of {', '.join(options)}"
+    return check
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value else "must be a non-empty string"
+
+
+#: Fewer feature columns than this and a row "embedding" is just the values: exact duplicates cover it.
+MIN_TABLE_COLUMNS = 3
+
+
+@register
+class EmbeddingNeighbourScanner(Scanner):
+    """Finds items of a later split that are semantic near-copies of items of an earlier split.
+
+    What it finds: validation (or test) items whose nearest training item, by cosine similarity of
+    embeddings (images: a weights-free colour/gradient descriptor, a learned CNN or your model; text:
+    character n-gram TF-IDF + SVD or MiniLM; tables: standardised rows; or precomputed vectors), is far
+    closer than training items are to each other: a heavy crop, a colour-jittered resize, a second shot
+    of the same object, a paraphrase, a table row with one field changed. The threshold is calibrated per
+    dataset and embedder against the training split's leave-one-out nearest-neighbour similarities; each
+    pair reports its similarity, rank, calibrated z-score and reference share, and the thresholds used.
+    For labelled splits, near-identical items with different labels across splits (LK104); inside one
+    split, near-copies (DQ203).
+    Why it matters: hashes miss semantic copies, yet a model scores them as if it had seen them, so the
+    validation loss is too low on exactly those items.
+    """
+
+    name = "embedding_neighbours"
+    rules = {
+        # a warning, not an error: an embedding neighbour is a candidate to look at (chance look-alikes exist,
+        # e.g. two random table rows that agree on most fields), while hash and digest matches are copies
+        "LK103": Rule("cross-split-semantic-near-duplicate", Severity.WARNING,
+                      "An item of a later split is a semantic near-copy (embedding neighbour) of an earlier split's item."),
+        "LK104": Rule("cross-split-label-conflict", Severity.WARNING,
+                      "Near-identical items in two splits carry different labels."),
+        "DQ203": Rule("within-split-semantic-near-duplicate", Severity.INFO,
+                      "Semantic near-copies inside one split (they inflate it; they are not leakage)."),
+    }
+    params = {
+        "images": Param(False, "Embed image splits too with the default embedder (opt-in: it decodes every image a "
+                        "second time); giving --embedder or --embeddings turns it on as well.",
+                        lambda v: None if isinstance(v, bool) else "must be true or false"),
+        "embedder": Param("auto", "Embedder name (auto = colour-gradient for images, tfidf for text, table for "
+                          "tables, raw for vectors; also learned, minilm, LIBRARY:MODEL[@WEIGHTS] or a "
+                          "TorchScript file). The --embedder option and scan(embedder=...) override it.", _text),
+        "k": Param(5, "Neighbours searched per item; every neighbour over the threshold is a pair (rank 1..k).",
+                   in_range(1, 100, integer=True)),
+        "z_threshold": Param(5.0, "Calibrated threshold: how many robust standard deviations (MAD of log cosine "
+                             "distances) an item must be closer to its neighbour than training items are to "
+                             "their own nearest other training item.", in_range(0.0, None)),
+        "min_similarity": Param(0.5, "Absolute floor: cosine similarity a pair needs whatever the calibration says.",
+                                in_range(-1.0, 1.0)),
+        "max_reference": Param(20_000, "Training items sampled to build the leave-one-out reference distribution "
+                               "(searched against the whole split).", in_range(20, None, integer=True)),
+        "index": Param("auto", "Search index: auto (exact flat search up to 50,000 items, IVF above), flat, ivf "
+                       "or hnsw.", _choice(METHODS)),
+        "within_split": Param(True, "Also report near-copies inside each split (DQ203).",
+                              lambda v: None if isinstance(v, bool) else "must be true or false"),
+        "seed": Param(0, "Seed for sampling the reference and training approximate indexes.",
+                      in_range(0, None, integer=True)),
+    }
+
+    def skip_reason(self, context: ScanContext) -> str | None:
+        if len(context.splits) < 2:
+            return "needs at least two splits"
+        try:
+            import faiss  # noqa: F401
+        except ImportError:
+            return "needs faiss: pip install faiss-cpu"
+        chosen = (self.settings["embedder"] != "auto" or SPEC_KEY in context.memo or PRECOMPUTED_KEY in context.memo
+                  or self.settings["images"])
+        if context.splits[0].modality == "table" and PRECOMPUTED_KEY not in context.memo \
+                and len(context.table_columns()) < MIN_TABLE_COLUMNS:
+            return (f"tables need at least {MIN_TABLE_COLUMNS} feature columns for row embeddings to mean anything "
+                    "(exact row copies are LK101's)")
+        if context.splits[0].modality == "image" and not chosen:
+            return ("image embeddings are opt-in: they decode every image a second time (about half the scan's "
+                    "time again); turn them on with --embedder colour-gradient or images = true")
+        return None
+
+    def run(self, context: ScanContext) -> list[Finding]:
+        if self.settings["embedder"] != "auto" and SPEC_KEY not in context.memo:
+            context.memo[SPEC_KEY] = self.settings["embedder"]
+        findings: list[Finding] = []
+        method = embedding_method(context)
+        calibrations: dict[str, Calibration] = {}
+        for later, earlier in context.split_pairs():
+            if later.modality != earlier.modality:
+                continue
+            cal = calibrations.get(earlier.name) or self._calibration(context, earlier)
+            calibrations[earlier.name] = cal
+            pairs = self._cross_pairs(context, later, earlier, cal, method)
+            if pairs is None:
+                continue
+            lk103 = self._lk103(context, later, earlier, pairs, cal)
+            if lk103 is not None:
+                findings.append(lk103)
+            conflict = self._label_conflicts(context, later, earlier, pairs, cal)
+            if conflict is not None:
+                findings.append(conflict)
+        if self.settings["within_split"]:
+            for split in context.splits:
+                cal = calibrations.get(split.name) or self._calibration(context, split)
+                calibrations[split.name] = cal
+                finding = self._within(context, split, cal, method)
+                if finding is not None:
+                    findings.append(finding)
+        return findings
+
+    # --- search ---------------------------------------------------------------------------------------
+    def _index(self, context: ScanContext, split: Split) -> KnnIndex:
+        """The kNN index over ``split``'s vectors, built once per scan and shared by every search."""
+        key = f"embed:knn:{split.name}:{self.settings['index']}:{self.settings['seed']}:{embedding_method(context)}"
+        if key not in context.memo:
+            context.memo[key] = KnnIndex(embeddings_for(context, split), self.settings["index"],
+                                         seed=self.settings["seed"])
+        return context.memo[key]
+
+    # --- calibration ---------------------------------------------------------------------------------
+    def _self_neighbours(self, context: ScanContext, split: Split) -> tuple[np.ndarray, KnnResult]:
+        """Leave-one-out nearest neighbours of (a sample of) the split's readable items, memoised."""
+        key = f"embed:loo:{split.name}:{self.settings['max_reference']}:{self.settings['seed']}:{self.settings['index']}"
+        if key not in context.memo:
+            vectors = embeddings_for(context, split)
+            readable = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0)
+            sample = readable
+            if len(readable) > self.settings["max_reference"]:
+                rng = np.random.default_rng(self.settings["seed"])
+                sample = np.sort(rng.choice(readable, self.settings["max_reference"], replace=False))
+            result = self._index(context, split).search(vectors[sample], 1, self_indices=sample)
+            context.memo[key] = (sample, result)
+        return context.memo[key]
+
+    def _calibration(self, context: ScanContext, split: Split) -> Calibration:
+        _, result = self._self_neighbours(context, split)
+        return calibrate(result.similarities[:, 0], z_threshold=float(self.settings["z_threshold"]),
+                         min_similarity=float(self.settings["min_similarity"]))
+
+    # --- cross-split -----------------------------------------------------------------------------------
+    def _cross_pairs(self, context: ScanContext, a: Split, b: Split, cal: Calibration,
+                     method: str) -> pd.DataFrame | None:
+        va, vb = embeddings_for(context, a), embeddings_for(context, b)
+        if va.shape[1] != vb.shape[1]:
+            return None
+        queries = np.flatnonzero(np.linalg.norm(va, axis=1) > 0)
+        if len(queries) == 0 or len(vb) == 0:
+            return None
+        result = self._index(context, b).search(va[queries], int(self.settings["k"]))
+        sims = result.similarities
+        flagged = cal.flags(sims) & (result.indices >= 0)
+        rows, ranks = np.nonzero(flagged)
+        if len(rows) == 0:
+            return None
+        ia = queries[rows]
+        ib = result.indices[rows, ranks]
+        s = sims[rows, ranks].astype(np.float64)
+        pairs = pd.DataFrame({
+            "a_split": a.name, "a_id": a.ids[ia], "b_split": b.name, "b_id": b.ids[ib],
+            "method": method, "distance": np.clip(1.0 - s, 0.0, 2.0),
+            "similarity": s, "rank": ranks + 1, "z_score": cal.z(s), "reference_share": cal.reference_share(s),
+        })
+        if a.has_labels or b.has_labels:
+            pairs["a_label"] = a.items["label"].to_numpy()[ia]
+            pairs["b_label"] = b.items["label"].to_numpy()[ib]
+        pairs["_a"] = ia
+        return pairs.sort_values(["_a", "rank"], kind="stable").reset_index(drop=True)
+
+    def _known_pairs(self, context: ScanContext, a: Split, b: Split) -> set[tuple[str, str]]:
+        """(a_id, b_id) pairs already reported by another scanner's leakage findings (exact or hash copies)."""
+        known: set[tuple[str, str]] = set()
+        for finding in context.findings:
+            ev = finding.evidence
+            if ev is None or finding.scanner == self.name or not finding.code.startswith("LK1"):
+                continue
+            if not set(PAIR_COLUMNS[:4]) <= set(ev.columns):
+                continue
+            sel = ev[(ev["a_split"] == a.name) & (ev["b_split"] == b.name)]
+            known.update(zip(sel["a_id"].astype(str), sel["b_id"].astype(str)))
+        return known
+
+    def _lk103(self, context: ScanContext, a: Split, b: Split, pairs: pd.DataFrame,
+               cal: Calibration) -> Finding | None:
+        known = self._known_pairs(context, a, b)
+        if known:
+            keep = [(x, y) not in known for x, y in zip(pairs["a_id"].astype(str), pairs["b_id"].astype(str))]
+            n_known = len(pairs) - int(np.sum(keep))
+            pairs = pairs[np.asarray(keep, dtype=bool)]
+        else:
+            n_known = 0
+        if pairs.empty:
+            return None
+        n_affected = int(pairs["_a"].nunique())
+        ratio = n_affected / len(a)
+        metrics: dict[str, float] = {
+            "n_pairs": float(len(pairs)), "n_affected": float(n_affected), "ratio_affected": ratio,
+            "similarity_threshold": cal.threshold, "relative_threshold": cal.relative_threshold,
+            "min_similarity": cal.min_similarity, "z_threshold": cal.z_threshold,
+            "reference_median_similarity": cal.reference_median_similarity,
+            "reference_n": float(cal.n_reference), "n_pairs_already_reported": float(n_known),
+            "max_similarity": float(pairs["similarity"].max()),
+        }
+        detail = ""
+        if a.has_labels:
+            first = pairs.drop_duplicates("_a")
+            labels_a = a.items["label"].astype(str)
+            per_class = (first["a_label"].astype(str).value_counts() / labels_a.value_counts()).dropna()
+            per_class = per_class.sort_values(ascending=False, kind="stable")
+            for label, share in per_class.head(20).items():
+                metrics[f"ratio_affected_class:{label}"] = float(share)
+            detail = "; most affected classes: " + ", ".join(f"{k} {v:.1%}" for k, v in per_class.head(3).items())
+        how = (f"calibrated threshold: cosine >= {cal.threshold:.3f} (z >= {cal.z_threshold:g} against {cal.n_reference} "
+               f"{b.name} leave-one-out neighbours, median {cal.reference_median_similarity:.3f}; floor "
+               f"{cal.min_similarity:g})" if cal.calibrated else
+               f"absolute floor only: cosine >= {cal.min_similarity:g} ({b.name} too small to calibrate)")
+        evidence = pairs.drop(columns=["_a"]).reset_index(drop=True)
+        return self.finding(
+            context, "LK103",
+            title=f"{a.name} items that are semantic near-copies of {b.name} items",
+            message=(f"{n_affected} of {len(a)} {a.name} items ({ratio:.1%}) have a near-copy in {b.name} "
+                     f"({len(evidence)} pairs, {evidence['method'].iloc[0]}; {how}){detail}"),
+            splits=(a.name, b.name),
+            metrics=metrics,
+            evidence=evidence,
+            remediation=(f"Look at the pairs (highest similarity first); remove the confirmed copies from {a.name} or "
+                         f"re-split by a grouping that keeps copies together (--group-column); raise z-threshold "
+                         "or min-similarity if the pairs are merely alike."),
+        )
+
+    def _label_conflicts(self, context: ScanContext, a: Split, b: Split, pairs: pd.DataFrame,
+                         cal: Calibration) -> Finding | None:
+        if "a_label" not in pairs or a.modality != "table":
+            return None
+        both = pairs["a_label"].notna() & pairs["b_label"].notna()
+        conflict = pairs[both & (pairs["a_label"].astype(str) != pairs["b_label"].astype(str))]
+        if conflict.empty:
+            return None
+        evidence = conflict.drop(columns=["_a"]).reset_index(drop=True)
+        n_items = int(conflict["_a"].nunique())
+        identical = int((conflict["distance"] <= 1e-6).sum())
+        return self.finding(
+            context, "LK104",
+            title=f"near-identical rows with different labels in {a.name} and {b.name}",
+            message=(f"{n_items} {a.name} rows are near-identical to {b.name} rows that carry another label "
+                     f"({len(evidence)} pairs, {identical} with identical features; cosine >= {cal.threshold:.3f})"),
+            splits=(a.name, b.name),
+            metrics={"n_pairs": float(len(evidence)), "n_affected": float(n_items), "n_identical": float(identical),
+                     "similarity_threshold": cal.threshold},
+            evidence=evidence,
+            remediation=("Check these labels: one side is probably wrong, or the features cannot tell the classes "
+                         "apart; a model cannot score well on both."),
+        )
+
+    # --- within one split ------------------------------------------------------------------------------
+    def _within(self, context: ScanContext, split: Split, cal: Calibration, method: str) -> Finding | None:
+        sample, result = self._self_neighbours(context, split)
+        sims = result.similarities[:, 0]
+        flagged = cal.flags(sims) & (result.indices[:, 0] >= 0)
+        if not flagged.any():
+            return None
+        ia = sample[flagged]
+        ib = result.indices[flagged, 0]
+        lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
+        s = sims[flagged].astype(np.float64)
+        frame = pd.DataFrame({"lo": lo, "hi": hi, "s": s}).drop_duplicates(["lo", "hi"]).sort_values(["lo", "hi"])
+        s = frame["s"].to_numpy()
+        evidence = pd.DataFrame({
+            "a_split": split.name, "a_id": split.ids[frame["lo"].to_numpy()], "b_split": split.name,
+            "b_id": split.ids[frame["hi"].to_numpy()], "method": method, "distance": np.clip(1.0 - s, 0.0, 2.0),
+            "similarity": s, "z_score": cal.z(s),
+        })
+        n_items = int(len(np.unique(np.concatenate([frame["lo"], frame["hi"]]))))
+        sampled = len(sample) < int(np.sum(np.linalg.norm(embeddings_for(context, split), axis=1) > 0))
+        return self.finding(
+            context, "DQ203",
+            title=f"semantic near-copies inside {split.name}",
+            message=(f"{len(evidence)} pairs of near-copies inside {split.name} ({n_items} items, "
+                     f"cosine >= {cal.threshold:.3f})" + (f"; searched from a sample of {len(sample)} items"
+                                                          if sampled else "")),
+            splits=(split.name,),
+            metrics={"n_pairs": float(len(evidence)), "n_items": float(n_items),
+                     "similarity_threshold": cal.threshold, "sampled": float(sampled)},
+            evidence=evidence,
+            remediation="Keep one item of each pair, or group them so they stay in one split.",
+        )
