@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -19,6 +20,11 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the pool and exits cleanly (no hang, no traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def parallel_map(
@@ -47,7 +53,7 @@ def parallel_map(
         return out
     chunksize = chunksize or max(1, min(256, n // (jobs * 8) or 1))
     out = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint) as pool:
         for result in pool.map(func, args, chunksize=chunksize):
             out.append(result)
             if progress:

@@ -15,7 +15,7 @@ from splitcheck.config import FAIL_ON_CHOICES, Config, config_from_mapping, load
 from splitcheck.context import ProgressFactory, ScanContext
 from splitcheck.errors import ConfigError, InputError, LeakageError
 from splitcheck.findings import Finding
-from splitcheck.loaders import LoadOptions, load_split
+from splitcheck.loaders import LoadOptions, check_splits_compatible, load_split
 from splitcheck.report import Report, ScannerRun
 from splitcheck.scanners.base import registered_scanners
 from splitcheck.scanners.near_duplicates import image_settings
@@ -80,7 +80,7 @@ def scan(
                           modality=modality)
     _refuse_same_paths(named)
     loaded = [load_split(name, source, options) for name, source in named.items()]
-    _check_modalities(loaded)
+    check_splits_compatible(loaded)
     timings = {"load": time.perf_counter() - started}
 
     cache = _open_cache(cfg) if any(s.modality == "image" for s in loaded) else None
@@ -168,21 +168,13 @@ def _refuse_same_paths(named: dict[str, Any]) -> None:
     seen: dict[str, str] = {}
     for name, source in named.items():
         if isinstance(source, (str, os.PathLike)):
-            key = os.path.realpath(source)
+            try:
+                key = os.path.realpath(source)
+            except ValueError:  # a NUL in the path: the loader names it as unusable
+                continue
             if key in seen:
                 raise InputError(f"{source}: splits {seen[key]!r} and {name!r} are the same path; give each split its own data")
             seen[key] = name
-
-
-def _check_modalities(loaded: list[Split]) -> None:
-    first = loaded[0]
-    for split in loaded[1:]:
-        if split.modality != first.modality:
-            raise InputError(
-                f"split {split.name!r} ({split.source}) holds {split.modality} items but {first.name!r} "
-                f"({first.source}) holds {first.modality} items; all splits must hold the same kind "
-                "(force one with --modality)"
-            )
 
 
 def _split_summary(split: Split) -> dict[str, Any]:

@@ -125,8 +125,13 @@ class ScanContext:
         for row in todo.itertuples(index=False):
             if row.content not in full:
                 path = image_splits[row.split].paths[row.item]  # type: ignore[index]
-                with open(path, "rb") as handle:
-                    full[row.content] = full_pixel_digest(handle.read(), self.image_settings.max_pixels)
+                try:
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                except OSError:  # gone or unreadable since it was decoded: keep the provisional digest
+                    data = None
+                full[row.content] = (full_pixel_digest(data, self.image_settings.max_pixels)
+                                     if data is not None else None)
             digest = full[row.content]
             if digest is not None:
                 signatures[row.split].pixel[row.item] = np.uint64(digest)

@@ -123,6 +123,10 @@ def _load_yaml(text: str, path: Path) -> Any:
 
     _Loader.add_multi_constructor("", _any)  # type: ignore[no-untyped-call]
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):  # aliases can nest into billions of values ("billion laughs")
+                raise ConfigError(f"{path}: YAML aliases (*name) are not accepted in run settings; write the "
+                                  "values out")
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

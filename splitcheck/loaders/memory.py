@@ -13,6 +13,7 @@ from splitcheck.errors import InputError
 from splitcheck.loaders.frames import split_from_frame
 from splitcheck.loaders.images import is_image_name
 from splitcheck.loaders.options import LoadOptions
+from splitcheck.loaders.values import clean_labels, file_id
 from splitcheck.loaders.vectors import split_from_array
 from splitcheck.splits import Split, make_items
 
@@ -44,7 +45,7 @@ def _split_from_paths(name: str, paths: list[Path], source: str) -> Split:
         raise InputError(f"split {name!r}: {not_images[0]} is not an image file name")
     absolute = [p.resolve() for p in paths]
     root = Path(os.path.commonpath([str(p.parent) for p in absolute]))
-    ids = [p.relative_to(root).as_posix() for p in absolute]
+    ids = [file_id(p.relative_to(root).as_posix()) for p in absolute]
     if len(set(ids)) != len(ids):
         raise InputError(f"split {name!r}: the same path is listed more than once")
     split = Split(name=name, modality="image", items=make_items(ids), source=str(root), root=root,
@@ -68,7 +69,8 @@ def _split_from_dataset(name: str, dataset: Any, source: str) -> Split:
             x = x.detach().cpu().numpy()
         return np.ascontiguousarray(np.asarray(x))
 
-    items = make_items(range(n), labels=labels if any(v is not None for v in labels) else None)
+    cleaned = clean_labels(labels, source=source, column="label") if any(v is not None for v in labels) else None
+    items = make_items(range(n), labels=cleaned)
     split = Split(name=name, modality="vector", items=items, source=source, getitem=getitem)
     split.notes.append(f"dataset of {n} items read through __getitem__")
     return split

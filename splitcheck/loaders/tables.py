@@ -36,11 +36,23 @@ def read_table(path: Path) -> pd.DataFrame:
 def _read_csv(path: Path, sep: str | None) -> pd.DataFrame:
     if sep is None:
         sep = _sniff_delimiter(path)
+    _check_header(path, sep)
     frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype_backend="numpy_nullable", low_memory=False)
-    if frame.columns.has_duplicates:
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise InputError(f"{path}: column {dup!r} appears more than once in the header")
     return _plain_dtypes(frame)
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """Refuse a header naming a column twice (pandas would silently rename the second to ``name.1``)."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        try:
+            header = next(csv.reader(handle, delimiter=sep), [])
+        except csv.Error:  # e.g. a header cell over the csv module's field limit: pandas reads it and decides
+            return
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise InputError(f"{path}: column {name!r} appears more than once in the header")
+        seen.add(name)
 
 
 def _sniff_delimiter(path: Path) -> str:
@@ -65,6 +77,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from None
+            except RecursionError:
+                raise InputError(f"{path}, line {lineno}: JSON nested too deeply to read") from None
             if not isinstance(record, dict):
                 raise InputError(f"{path}, line {lineno}: expected a JSON object, got {type(record).__name__}")
             records.append(record)
@@ -79,6 +93,8 @@ def _read_json(path: Path) -> pd.DataFrame:
             data = json.load(handle)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InputError(f"{path}: JSON nested too deeply to read") from None
     if isinstance(data, list) and all(isinstance(r, dict) for r in data):
         return pd.DataFrame.from_records(data)
     raise InputError(f"{path}: expected a JSON list of objects (one per item)")

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from splitcheck.findings import Finding, Severity
+from splitcheck.loaders.values import printable
 from splitcheck.report import Report
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -52,7 +53,7 @@ def _finding(console: Console, finding: Finding, max_rows: int) -> None:
     console.print()
     accepted = " [dim](accepted by baseline)[/]" if finding.baselined else ""
     console.print(f"[{style}]{finding.severity.value.upper()}[/] [bold]{finding.code}[/] {finding.name}: "
-                  f"{escape(finding.message)}{accepted}")
+                  f"{escape(printable(finding.message))}{accepted}")
     evidence = finding.evidence
     if evidence is not None and len(evidence) and max_rows > 0:
         shown = evidence.head(max_rows)
@@ -82,4 +83,4 @@ def _finding(console: Console, finding: Finding, max_rows: int) -> None:
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return printable(str(value))  # a file name's ESC or newline must not reach the terminal raw

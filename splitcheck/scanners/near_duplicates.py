@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -113,9 +114,8 @@ class NearDuplicateScanner(Scanner):
         variants = self.settings["variants"] and sb is not None
         key = self._memo_key(sa, sb, variants)
         cached = (context.cache.get([key], "near-pairs") or {}) if context.cache is not None else {}
-        if key in cached:
-            raw = _unpack_pairs(cached[key])
-        else:
+        raw = _unpack_pairs(cached[key]) if key in cached else None
+        if raw is None:
             raw = self._search(sa, sb, variants)
             if context.cache is not None:
                 context.cache.put([(key, "near-pairs", _pack_pairs(raw))])
@@ -290,9 +290,14 @@ def _pack_pairs(raw: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def _unpack_pairs(payload: bytes) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(payload), allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+def _unpack_pairs(payload: bytes) -> dict[str, np.ndarray] | None:
+    """The memoised pair list, or None when the stored blob is damaged (then the search runs again)."""
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as data:
+            raw = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    return raw if set(raw) == {"a", "b", "distance", "per_hash", "kind", "mirrored"} else None
 
 
 def _exact_pairs(context: ScanContext, a: Split, b: Split) -> set[tuple[str, str]]:

@@ -143,7 +143,9 @@ def open_image(data: bytes, settings: DecodeSettings) -> tuple[Image.Image, int,
     """
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # our own limit (max_pixels) decides, checked below before decoding; Pillow's warning at half its
+            # limit would refuse images we accept (its error, at 178,956,970 pixels, still stands above that)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > settings.max_pixels:

@@ -110,5 +110,6 @@ def vector_digests(vectors: np.ndarray | None, getitem: Callable[[int], np.ndarr
     for i in range(n):
         row = vectors[i] if vectors is not None else getitem(i)  # type: ignore[misc]
         row = np.asarray(row)
-        raw[i] = _digest64(str(row.shape).encode() + np.ascontiguousarray(row, dtype=np.float64).tobytes())
+        values = np.ascontiguousarray(row, dtype=np.float64) + 0.0  # + 0.0 turns -0.0 into 0.0: equal values
+        raw[i] = _digest64(str(row.shape).encode() + values.tobytes())
     return Digests(raw, raw.copy(), np.ones(n, dtype=bool))

@@ -24,6 +24,7 @@ import os
 import sqlite3
 import stat
 import struct
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -157,7 +158,11 @@ class _Outcome:
 
 
 def _compute_chunk(task: tuple[list[str], DecodeSettings, str | None, str]) -> list[_Outcome]:
-    """Worker: read, digest, look up the cache by content, and decode the misses."""
+    """Worker: read, digest, look up the cache by content, and decode the misses.
+
+    In a pool, workers ignore Ctrl-C (``_parallel``'s initializer): a worker killed by KeyboardInterrupt while
+    holding the pool's queue lock would leave the scan hanging; the main process exits with code 130.
+    """
     with threadpool_limits(1):  # the batch maths is small: BLAS threads would only spin against the decoders
         return _compute_chunk_inner(task)
 
@@ -180,7 +185,14 @@ def _compute_chunk_inner(task: tuple[list[str], DecodeSettings, str | None, str]
         if record is not None:
             out.append(_Outcome(record, None, cached=1))
             continue
-        result = decode_image_bytes(blob, content, settings)
+        try:
+            with warnings.catch_warnings():
+                # Pillow's complaints about damaged metadata (EXIF, TIFF tags) of an image it decodes anyway:
+                # the pixels are what the scan needs; printed from a worker they would only garble the output
+                warnings.simplefilter("ignore", UserWarning)
+                result = decode_image_bytes(blob, content, settings)
+        except Exception as exc:  # noqa: BLE001  (a decoder bug on one hostile file must not end the whole scan)
+            result = f"cannot decode: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
         if isinstance(result, str):
             out.append(_Outcome(None, result))
         else:
