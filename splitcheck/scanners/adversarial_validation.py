@@ -10,7 +10,7 @@ import pandas as pd
 from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
 from splitcheck.scanners.base import Param, Rule, Scanner, in_range, register
-from splitcheck.scanners.feature_drift import image_properties_of, one_of
+from splitcheck.scanners.feature_drift import comparable_splits, one_of, too_few_items
 from splitcheck.splits import Split
 from splitcheck.stats.adversarial import AdversarialResult, adversarial_validation
 from splitcheck.stats.features import FeatureSpace, feature_space, subsample_rows
@@ -28,7 +28,7 @@ def shared_feature_space(context: ScanContext, splits: Sequence[Split], *, max_i
     if key not in context.memo:
         rows = {s.name: subsample_rows(len(s), max_items, random_state) for s in splits}
         embeddings, method = _embeddings(context, splits)
-        space = feature_space(splits, rows, image_properties=image_properties_of(context), embeddings=embeddings,
+        space = feature_space(splits, rows, image_properties=context.image_properties, embeddings=embeddings,
                               embedding_name=method, svd_components=svd_components, random_state=random_state)
         context.memo[key] = (space, rows)
     return context.memo[key]  # type: ignore[no-any-return]
@@ -87,18 +87,11 @@ class AdversarialValidationScanner(Scanner):
     }
 
     def skip_reason(self, context: ScanContext) -> str | None:
-        reason = super().skip_reason(context)
-        if reason:
-            return reason
-        if context.reference.modality == "image" and image_properties_of(context) is None:
-            return "image properties are not available in this version of the scan context"
-        if sum(len(s) >= self.settings["min_items"] for s in context.splits) < 2:
-            return f"needs at least two splits of {self.settings['min_items']} items"
-        return None
+        return super().skip_reason(context) or too_few_items(context, self.settings["min_items"])
 
     def run(self, context: ScanContext) -> list[Finding]:
         ref = context.reference
-        splits = [ref] + [s for s in context.splits if s is not ref and s.modality == ref.modality]
+        splits = comparable_splits(context)
         space, rows = shared_feature_space(context, splits, max_items=self.settings["max_items"],
                                            svd_components=self.settings["svd_components"],
                                            random_state=self.settings["random_state"])

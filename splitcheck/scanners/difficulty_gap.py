@@ -16,7 +16,7 @@ from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
 from splitcheck.scanners.adversarial_validation import shared_feature_space
 from splitcheck.scanners.base import Param, Rule, Scanner, in_range, register
-from splitcheck.scanners.feature_drift import image_properties_of
+from splitcheck.scanners.feature_drift import comparable_splits
 from splitcheck.splits import Split
 from splitcheck.stats.difficulty import bootstrap_mean_difference, knn_label_agreement, proxy_losses
 from splitcheck.stats.features import FeatureSpace
@@ -100,15 +100,13 @@ class DifficultyGapScanner(Scanner):
         ref = context.reference
         if not ref.has_labels or not any(s.has_labels for s in context.splits if s is not ref):
             return "needs labels in the reference split and in another split (class folders or --label-column)"
-        if ref.modality == "image" and image_properties_of(context) is None:
-            return "image properties are not available in this version of the scan context"
         return None
 
     # -- the scanner ------------------------------------------------------------------------------------
 
     def run(self, context: ScanContext) -> list[Finding]:
         ref = context.reference
-        splits = [ref] + [s for s in context.splits if s is not ref and s.modality == ref.modality]
+        splits = comparable_splits(context)
         space, rows = shared_feature_space(context, splits, max_items=self.settings["max_items"],
                                            svd_components=self.settings["svd_components"],
                                            random_state=self.settings["random_state"])

@@ -11,6 +11,7 @@ import pandas as pd
 from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
 from splitcheck.scanners.base import Param, Rule, Scanner, in_range, register
+from splitcheck.splits import Split
 from splitcheck.stats.features import property_frames, subsample_rows
 from splitcheck.stats.two_sample import drift_table
 
@@ -22,9 +23,17 @@ def one_of(*choices: str) -> Callable[[Any], str | None]:
     return check
 
 
-def image_properties_of(context: ScanContext) -> Callable[..., pd.DataFrame] | None:
-    """``context.image_properties`` when the context provides it (image splits), else None."""
-    return getattr(context, "image_properties", None)
+def comparable_splits(context: ScanContext) -> list[Split]:
+    """The reference split first, then every other split of the same kind (the ones the statistics compare)."""
+    ref = context.reference
+    return [ref] + [s for s in context.splits if s is not ref and s.modality == ref.modality]
+
+
+def too_few_items(context: ScanContext, min_items: int) -> str | None:
+    """Why the statistics cannot run (fewer than two splits of ``min_items``), or None."""
+    if sum(len(s) >= min_items for s in context.splits) < 2:
+        return f"needs at least two splits of {min_items} items"
+    return None
 
 
 @register
@@ -71,21 +80,14 @@ class FeatureDriftScanner(Scanner):
     }
 
     def skip_reason(self, context: ScanContext) -> str | None:
-        reason = super().skip_reason(context)
-        if reason:
-            return reason
-        if context.reference.modality == "image" and image_properties_of(context) is None:
-            return "image properties are not available in this version of the scan context"
-        if sum(len(s) >= self.settings["min_items"] for s in context.splits) < 2:
-            return f"needs at least two splits of {self.settings['min_items']} items"
-        return None
+        return super().skip_reason(context) or too_few_items(context, self.settings["min_items"])
 
     def run(self, context: ScanContext) -> list[Finding]:
         ref = context.reference
-        splits = [ref] + [s for s in context.splits if s is not ref and s.modality == ref.modality]
+        splits = comparable_splits(context)
         rows = {s.name: subsample_rows(len(s), self.settings["max_items"], self.settings["random_state"])
                 for s in splits}
-        props = property_frames(splits, rows, image_properties=image_properties_of(context),
+        props = property_frames(splits, rows, image_properties=context.image_properties,
                                 max_categories=self.settings["max_categories"],
                                 random_state=self.settings["random_state"])
         findings = []
