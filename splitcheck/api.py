@@ -14,6 +14,7 @@ from splitcheck._parallel import default_jobs
 from splitcheck.config import FAIL_ON_CHOICES, Config, config_from_mapping, load_config
 from splitcheck.context import ProgressFactory, ScanContext
 from splitcheck.errors import ConfigError, InputError, LeakageError
+from splitcheck.executors import make_executor
 from splitcheck.findings import Finding
 from splitcheck.loaders import LoadOptions, check_splits_compatible, load_split
 from splitcheck.report import Report, ScannerRun
@@ -44,6 +45,8 @@ def scan(
     losses: str | Path | None = None,
     embedder: Any = None,
     embeddings: Mapping[str, Any] | None = None,
+    executor: str | None = None,
+    dask_address: str | None = None,
     progress: ProgressFactory | None = None,
     **splits: Any,
 ) -> Report:
@@ -67,6 +70,10 @@ def scan(
         if jobs < 1:
             raise ConfigError(f"jobs must be a positive integer; got {jobs!r}")
         cfg.jobs = jobs
+    if executor is not None:
+        cfg.executor = executor
+    if dask_address is not None:
+        cfg.dask_address = dask_address
     if use_cache is not None:
         cfg.cache = use_cache
     if cache_dir is not None:
@@ -83,9 +90,13 @@ def scan(
     check_splits_compatible(loaded)
     timings = {"load": time.perf_counter() - started}
 
-    cache = _open_cache(cfg) if any(s.modality == "image" for s in loaded) else None
-    context = ScanContext(loaded, severities=cfg.severity, jobs=cfg.jobs or default_jobs(), progress=progress,
-                          max_image_pixels=cfg.max_image_pixels, image_settings=image_settings(cfg), cache=cache)
+    images = any(s.modality == "image" for s in loaded)
+    cache = _open_cache(cfg) if images else None
+    jobs_used = cfg.jobs or default_jobs()
+    runner = make_executor(cfg.executor, jobs=jobs_used, dask_address=cfg.dask_address) if images else None
+    context = ScanContext(loaded, severities=cfg.severity, jobs=jobs_used, progress=progress,
+                          max_image_pixels=cfg.max_image_pixels, image_settings=image_settings(cfg), cache=cache,
+                          executor=runner)
     if embedder is not None or embeddings:
         from splitcheck.embed.context import configure
 
@@ -122,6 +133,8 @@ def scan(
         context.findings.extend(produced)
     if cache is not None:
         cache.close()
+    if runner is not None:
+        runner.close()
     for split in loaded:
         signatures = context.computed_image_signatures(split)
         if signatures is not None:

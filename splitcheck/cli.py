@@ -76,6 +76,11 @@ def main() -> None:
 @click.option("--embeddings", "embeddings", multiple=True, metavar="SPLIT=FILE",
               help="Precomputed vectors of a split (.npy rows in item order; .npz with ids; Parquet/CSV id + "
                    "vector columns); give one per split.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
+              help="Where image signatures are computed: local processes (default) or a Dask cluster "
+                   "(pip install 'splitcheck[dask]').")
+@click.option("--dask-address", metavar="ADDRESS",
+              help="Scheduler of the Dask cluster (tcp://host:8786); default: a local cluster started for the run.")
 @click.option("--losses", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
               help="Per-sample losses of your model (CSV/Parquet/JSONL: id, loss[, split, epoch]; the last epoch "
                    "of each split is used): validation loss on leaked vs clean items, per class, re-weighted.")
@@ -90,7 +95,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                  group_column: str | None, time_column: str | None, id_column: str | None,
                  text_column: str | None, path_column: str | None, modality: str | None, fail_on: str | None,
                  exit_zero: bool, ignore: tuple[str, ...], fmt: str, output: str | None,
-                 config_path: str | None, jobs: int | None, embedder: str | None, embeddings: tuple[str, ...],
+                 config_path: str | None, jobs: int | None, executor: str | None, dask_address: str | None,
+                 embedder: str | None, embeddings: tuple[str, ...],
                  losses: str | None, cache_dir: str | None,
                  no_cache: bool,
                  max_rows: int, no_progress: bool, baseline: str | None, write_baseline: str | None) -> None:
@@ -112,7 +118,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                       path_column=path_column, modality=modality, config=config_path, fail_on=fail_on,
                       ignore=codes or None, jobs=jobs, cache_dir=cache_dir,
                       use_cache=False if no_cache else None, losses=losses, embedder=embedder,
-                      embeddings=_split_files(embeddings, "--embeddings"),
+                      embeddings=_split_files(embeddings, "--embeddings"), executor=executor,
+                      dask_address=dask_address,
                       progress=progress, **named)
         report = use_baseline(report, baseline, write_baseline)
         write_report(report, fmt, output, max_rows=max_rows)

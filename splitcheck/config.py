@@ -13,6 +13,8 @@ the command line or to :func:`splitcheck.scan` override the file. Keys may use `
     max-image-pixels = 178956970 # larger images are refused as decompression bombs (DQ101)
     cache = true                 # keep image signatures in a cache so an unchanged dataset rescans fast
     cache-dir = "~/.cache/splitcheck"  # where (default: $SPLITCHECK_CACHE_DIR, $XDG_CACHE_HOME/splitcheck)
+    executor = "local"           # where image signatures are computed: local processes or a Dask cluster
+    dask-address = "tcp://scheduler:8786"  # with executor = "dask" (default: a local cluster for the run)
 
     [tool.splitcheck.severity]   # per rule code
     LK301 = "warning"
@@ -45,6 +47,8 @@ class Config:
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     cache: bool = True
     cache_dir: str | None = None
+    executor: str = "local"
+    dask_address: str | None = None
     severity: dict[str, Severity] = field(default_factory=dict)
     scanners: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
@@ -57,6 +61,8 @@ class Config:
             "max_image_pixels": self.max_image_pixels,
             "cache": self.cache,
             "cache_dir": self.cache_dir,
+            "executor": self.executor,
+            "dask_address": self.dask_address,
             "severity": {k: v.value for k, v in self.severity.items()},
             "scanners": self.scanners,
             "source": self.source,
@@ -139,6 +145,15 @@ def config_from_mapping(table: dict[str, Any], *, source: str = "<dict>", where:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{source}: {where} cache-dir must be a folder path; got {value!r}")
             config.cache_dir = str(Path(value).expanduser())
+        elif key == "executor":
+            if value not in ("local", "dask"):
+                raise ConfigError(f"{source}: {where} executor must be 'local' or 'dask'; got {value!r}")
+            config.executor = value
+        elif key == "dask-address":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{source}: {where} dask-address must be a scheduler address such as "
+                                  f"'tcp://host:8786'; got {value!r}")
+            config.dask_address = value
         elif key == "severity":
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: {where} severity must be a table of CODE = \"level\"")
@@ -154,7 +169,7 @@ def config_from_mapping(table: dict[str, Any], *, source: str = "<dict>", where:
             config.scanners[scanners[key].name] = validate_params(scanners[key], value, source=source,
                                                                   where=f"{where}.{key}")
         else:
-            known = ["cache", "cache-dir", "fail-on", "ignore", "jobs", "max-image-pixels", "severity", *sorted(scanners)]
+            known = ["cache", "cache-dir", "dask-address", "executor", "fail-on", "ignore", "jobs", "max-image-pixels", "severity", *sorted(scanners)]
             raise ConfigError(f"{source}: unknown key {raw_key!r} in {where}; known keys: {', '.join(known)}")
     return config
 

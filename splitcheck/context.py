@@ -13,7 +13,9 @@ import pandas as pd
 from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, full_pixel_digest
 from splitcheck.signatures.digests import Digests, row_digests, text_digests, vector_digests
-from splitcheck.signatures.images import ImageSignatures, compute_image_signatures
+from splitcheck.executors import Executor
+from splitcheck.executors.local import LocalExecutor
+from splitcheck.signatures.images import ImageSignatures
 from splitcheck.splits import Split
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -32,6 +34,7 @@ class ScanContext:
         max_image_pixels: int | None = None,
         image_settings: DecodeSettings | None = None,
         cache: SignatureCache | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.splits = splits
         self.by_name = {s.name: s for s in splits}
@@ -44,6 +47,8 @@ class ScanContext:
             settings = dataclasses.replace(settings, max_pixels=max_image_pixels)
         self.image_settings = settings
         self.cache = cache
+        #: Where image signatures are computed (this machine's processes by default, or a Dask cluster).
+        self.executor: Executor = executor or LocalExecutor(jobs)
         self._image_signatures: dict[str, ImageSignatures] = {}
         self._digests: dict[str, Digests] = {}
         self._table_columns: list[str] | None = None
@@ -74,8 +79,8 @@ class ScanContext:
         if split.name not in self._image_signatures:
             assert split.paths is not None
             progress = self.progress(f"decoding {split.name}", len(split)) if self.progress else None
-            self._image_signatures[split.name] = compute_image_signatures(
-                split.paths, self.image_settings, cache=self.cache, jobs=self.jobs, progress=progress)
+            self._image_signatures[split.name] = self.executor.image_signatures(
+                split.paths, self.image_settings, self.cache, progress)
         return self._image_signatures[split.name]
 
     def computed_image_signatures(self, split: Split) -> ImageSignatures | None:

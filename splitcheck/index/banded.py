@@ -135,35 +135,41 @@ def iter_banded_pairs(
     if n_partitions < 1 or budget < 1:
         raise ValueError(f"n_partitions and budget must be >= 1; got {n_partitions} and {budget}")
     layout = band_layout(n_bits, bands)
+    if self_search:
+        codes, item, side = queries, np.arange(len(queries), dtype=np.int64), np.zeros(len(queries), np.int8)
+    else:  # one table of rows: the queries, then the base
+        codes = np.concatenate([queries, base_arr])
+        item = np.concatenate([np.arange(len(queries), dtype=np.int64), np.arange(len(base_arr), dtype=np.int64)])
+        side = np.concatenate([np.zeros(len(queries), np.int8), np.ones(len(base_arr), np.int8)])
     for band, (start, stop) in enumerate(layout):
-        q_values = band_values(queries, start, stop)
-        b_values = q_values if self_search else band_values(base_arr, start, stop)
+        values = band_values(codes, start, stop)
+        if n_partitions == 1:
+            yield from join_bucket_rows(_Rows(band, values, side, item, codes), layout, t,
+                                        self_search=self_search, budget=budget)
+            continue
+        part_of = _partition_of(values, n_partitions)
         for part in range(n_partitions):
-            if n_partitions == 1:
-                qi = np.arange(len(queries), dtype=np.int64)
-                bi = qi if self_search else np.arange(len(base_arr), dtype=np.int64)
-            else:
-                qi = np.flatnonzero(_partition_of(q_values, n_partitions) == part)
-                bi = qi if self_search else np.flatnonzero(_partition_of(b_values, n_partitions) == part)
-            if self_search:
-                rows = _Rows(np.full(len(qi), band, np.int16), q_values[qi], np.zeros(len(qi), np.int8), qi,
-                             queries[qi])
-            else:
-                rows = _Rows(np.full(len(qi) + len(bi), band, np.int16),
-                             np.concatenate([q_values[qi], b_values[bi]]),
-                             np.concatenate([np.zeros(len(qi), np.int8), np.ones(len(bi), np.int8)]),
-                             np.concatenate([qi, bi]), np.concatenate([queries[qi], base_arr[bi]]))
+            sel = np.flatnonzero(part_of == part)
+            rows = _Rows(band, values[sel], side[sel], item[sel], codes, code_row=sel)
             yield from join_bucket_rows(rows, layout, t, self_search=self_search, budget=budget)
 
 
 class _Rows:
-    """One row per (item, band): the join key (band, value), the side (0 query, 1 base), item and code."""
+    """Join rows: the key (band index, band value), the side (0 query, 1 base), the item, and its code.
 
-    __slots__ = ("band", "codes", "item", "side", "value")
+    ``band`` is one int when every row is of the same band. Row ``r``'s code is ``codes[code_row[r]]``
+    (``codes[r]`` when ``code_row`` is None), so the local join never copies the codes.
+    """
 
-    def __init__(self, band: np.ndarray, value: np.ndarray, side: np.ndarray, item: np.ndarray,
-                 codes: np.ndarray) -> None:
-        self.band, self.value, self.side, self.item, self.codes = band, value, side, item, codes
+    __slots__ = ("band", "code_row", "codes", "item", "side", "value")
+
+    def __init__(self, band: int | np.ndarray, value: np.ndarray, side: np.ndarray, item: np.ndarray,
+                 codes: np.ndarray, code_row: np.ndarray | None = None) -> None:
+        self.band, self.value, self.side, self.item = band, value, side, item
+        self.codes, self.code_row = codes, code_row
+
+    def codes_of(self, rows: np.ndarray) -> np.ndarray:
+        return self.codes[rows if self.code_row is None else self.code_row[rows]]
 
 
 def _partition_of(values: np.ndarray, n_partitions: int) -> np.ndarray:
@@ -178,7 +184,28 @@ def explode_rows(item: np.ndarray, side: np.ndarray, codes: np.ndarray, layout: 
     values = [band_values(codes, start, stop) for start, stop in layout]
     return _Rows(np.repeat(np.arange(len(layout), dtype=np.int16), n),
                  np.concatenate(values) if values else np.empty(0, np.uint64),
-                 np.tile(side, len(layout)), np.tile(item, len(layout)), np.tile(codes, (len(layout), 1)))
+                 np.tile(side, len(layout)), np.tile(item, len(layout)), codes,
+                 code_row=np.tile(np.arange(n, dtype=np.int64), len(layout)))
+
+
+def _sort_rows(rows: _Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order of the rows by (band, value, side), each row's group key (band, value) and side, in that order.
+
+    One uint64 sort key when it fits (values have at most 57 bits; up to 63 bands), else a lexsort.
+    """
+    side = rows.side.astype(np.uint64)
+    if isinstance(rows.band, (int, np.integer)):
+        key = (rows.value << np.uint64(1)) | side
+    elif len(rows.band) == 0 or int(rows.band.max()) < 64:
+        key = (rows.band.astype(np.uint64) << np.uint64(58)) | (rows.value << np.uint64(1)) | side
+    else:
+        order = np.lexsort((rows.side, rows.value, rows.band))
+        group = np.unique(np.stack([rows.band[order].astype(np.uint64), rows.value[order]], axis=1), axis=0,
+                          return_inverse=True)[1].ravel().astype(np.uint64)
+        return order, group, rows.side[order]
+    order = np.argsort(key)
+    key = key[order]
+    return order, key >> np.uint64(1), (key & np.uint64(1)).astype(np.int8)
 
 
 def join_bucket_rows(rows: _Rows, layout: list[tuple[int, int]], max_distance: int, *, self_search: bool,
@@ -192,11 +219,10 @@ def join_bucket_rows(rows: _Rows, layout: list[tuple[int, int]], max_distance: i
     """
     if len(rows.value) < 2:
         return
-    order = np.lexsort((rows.side, rows.value, rows.band))
-    band, value, side = rows.band[order], rows.value[order], rows.side[order]
+    order, group_key, side = _sort_rows(rows)
     n = len(order)
     new_group = np.ones(n, dtype=bool)
-    new_group[1:] = (band[1:] != band[:-1]) | (value[1:] != value[:-1])
+    new_group[1:] = group_key[1:] != group_key[:-1]
     starts = np.flatnonzero(new_group)
     group = np.cumsum(new_group) - 1
     ends = np.append(starts[1:], n)
@@ -229,13 +255,16 @@ def join_bucket_rows(rows: _Rows, layout: list[tuple[int, int]], max_distance: i
         left = np.repeat(piece_pos[chunk], sizes)
         offset = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         right = np.repeat(piece_lo[chunk], sizes) + offset
-        yield from _verify(rows, order[left], order[right], band[left], layout, max_distance, self_search)
+        row_left, row_right = order[left], order[right]
+        bands = np.full(total, rows.band, np.int16) if isinstance(rows.band, (int, np.integer)) \
+            else rows.band[row_left]
+        yield from _verify(rows, row_left, row_right, bands, layout, max_distance, self_search)
 
 
 def _verify(rows: _Rows, r1: np.ndarray, r2: np.ndarray, band: np.ndarray, layout: list[tuple[int, int]],
             max_distance: int, self_search: bool) -> Iterator[Pairs]:
     """Keep candidates within the distance whose codes agree on no band before the one that met them."""
-    c1, c2 = rows.codes[r1], rows.codes[r2]
+    c1, c2 = rows.codes_of(r1), rows.codes_of(r2)
     d = code_distances(c1, c2)
     keep = d <= max_distance
     if not keep.any():
@@ -284,7 +313,7 @@ def frame_to_codes(frame: pd.DataFrame, n_bytes: int) -> np.ndarray:
 def _explode_frame(frame: pd.DataFrame, layout: list[tuple[int, int]], n_bytes: int, side: int) -> pd.DataFrame:
     codes = frame_to_codes(frame, n_bytes)
     rows = explode_rows(frame["item"].to_numpy(dtype=np.int64), np.full(len(frame), side, np.int8), codes, layout)
-    out = codes_to_frame(rows.codes, rows.item)
+    out = codes_to_frame(rows.codes_of(np.arange(len(rows.item))), rows.item)
     out.insert(0, "side", rows.side)
     out.insert(0, "value", rows.value)
     out.insert(0, "band", rows.band)
