@@ -20,6 +20,9 @@ from splitcheck.cli_reports import (
 )
 from splitcheck.cli_common import errors_to_exit_code, fail, named_splits, progress_bars
 from splitcheck.cli_explain import explain as explain_command
+from splitcheck.cli_explain import render_explanation
+from splitcheck.explain import explain as run_explain
+from splitcheck.explain.explanation import html_explanation
 from splitcheck.config import load_config
 from splitcheck.signatures.cache import SignatureCache, default_cache_dir
 from splitcheck.report import ExitCode
@@ -81,6 +84,9 @@ def main() -> None:
                    "(pip install 'splitcheck[dask]').")
 @click.option("--dask-address", metavar="ADDRESS",
               help="Scheduler of the Dask cluster (tcp://host:8786); default: a local cluster started for the run.")
+@click.option("--explain", "explain_logs", metavar="LOGS", type=click.Path(exists=True, path_type=str),
+              help="Training logs (file or folder of runs) to explain with this scan's findings; the explanation "
+                   "follows the terminal report and is drawn in the HTML report (see 'splitcheck explain').")
 @click.option("--losses", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
               help="Per-sample losses of your model (CSV/Parquet/JSONL: id, loss[, split, epoch]; the last epoch "
                    "of each split is used): validation loss on leaked vs clean items, per class, re-weighted.")
@@ -96,7 +102,7 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                  text_column: str | None, path_column: str | None, modality: str | None, fail_on: str | None,
                  exit_zero: bool, ignore: tuple[str, ...], fmt: str, output: str | None,
                  config_path: str | None, jobs: int | None, executor: str | None, dask_address: str | None,
-                 embedder: str | None, embeddings: tuple[str, ...],
+                 embedder: str | None, embeddings: tuple[str, ...], explain_logs: str | None,
                  losses: str | None, cache_dir: str | None,
                  no_cache: bool,
                  max_rows: int, no_progress: bool, baseline: str | None, write_baseline: str | None) -> None:
@@ -122,7 +128,11 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                       dask_address=dask_address,
                       progress=progress, **named)
         report = use_baseline(report, baseline, write_baseline)
-        write_report(report, fmt, output, max_rows=max_rows)
+        explained = run_explain(explain_logs, scan=report) if explain_logs else None
+        write_report(report, fmt, output, max_rows=max_rows,
+                     explanation=html_explanation(explained) if explained is not None else None)
+        if explained is not None and fmt == "terminal" and not output:
+            render_explanation(explained)
     sys.exit(ExitCode.OK if exit_zero and report.exit_code == ExitCode.FINDINGS else report.exit_code)
 
 

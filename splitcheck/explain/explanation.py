@@ -126,3 +126,33 @@ def _default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def html_explanation(explanation: Explanation) -> dict[str, Any]:
+    """What the HTML report draws: the ranked hypotheses and the first run's curves with the regions found.
+
+    Regions: validation below training (LC101, first to last epoch below), overfitting onset and the
+    recommended stop (LC201).
+    """
+    data = explanation.to_dict()
+    out: dict[str, Any] = {"hypotheses": data.get("hypotheses", [])}
+    if not explanation.runs:
+        return out
+    run = explanation.runs[0]
+    evals = run.analysis.run.curves.evals
+    curves: dict[str, Any] = {"epoch": [_num(v) for v in evals["epoch"]]}
+    for column, label in (("train_loss", "train"), ("val_loss", "val"), ("train_eval_loss", "train (eval mode)")):
+        if evals[column].notna().any():
+            curves[label] = [_num(v) for v in evals[column]]
+    regions: list[dict[str, Any]] = []
+    for finding in run.findings:
+        m = finding.metrics
+        if finding.code == "LC101" and m.get("n_below", 0) > 0:
+            regions.append({"start": _num(m["first_below"]), "end": _num(m["last_below"]),
+                            "label": "validation below training"})
+        if finding.code == "LC201" and m.get("detected"):
+            regions.append({"at": _num(m["onset"]), "label": "overfitting onset"})
+            regions.append({"at": _num(m["recommended_stop"]), "label": "recommended stop"})
+    curves["regions"] = [r for r in regions if all(v is not None for k, v in r.items() if k != "label")]
+    out["curves"] = curves
+    return out
