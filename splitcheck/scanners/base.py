@@ -11,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from splitcheck.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from splitcheck.context import ScanContext
+    from splitcheck.splits import Split
 
 
 @dataclass(frozen=True)
@@ -105,3 +107,19 @@ def pairs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     columns = ["a_split", "a_id", "b_split", "b_id", "method", "distance"]
     return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
 
+
+def cluster_evidence(split: Split, items: np.ndarray, keys: np.ndarray) -> tuple[pd.DataFrame, int]:
+    """Evidence table of groups of items inside one split, and the number of groups.
+
+    ``items`` are item positions and ``keys`` the group each belongs to (a digest, a component number).
+    Rows are ordered by group (its first item) then item; ``cluster`` names each group's first item.
+    """
+    frame = pd.DataFrame({"i": np.asarray(items), "key": np.asarray(keys)})
+    first = frame.groupby("key")["i"].transform("min")
+    size = frame.groupby("key")["i"].transform("size")
+    frame = frame.assign(first=first, size=size).sort_values(["first", "i"], kind="stable")
+    evidence = pd.DataFrame({
+        "split": split.name, "id": split.ids[frame["i"].to_numpy()],
+        "cluster": split.ids[frame["first"].to_numpy()], "cluster_size": frame["size"].to_numpy().astype(int),
+    })
+    return evidence, int(frame["key"].nunique())

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from splitcheck.findings import Finding, Severity
-from splitcheck.scanners.base import Rule, Scanner, register
+from splitcheck.scanners.base import Rule, Scanner, cluster_evidence, register
 from splitcheck.context import ScanContext
 from splitcheck.splits import Split
 
@@ -94,17 +94,7 @@ class ExactDuplicateScanner(Scanner):
         dup = frame[sizes > 1]
         if dup.empty:
             return None
-        cluster_ids = dup.groupby("key")["i"].transform("min")
-        order = np.lexsort((dup["i"].to_numpy(), cluster_ids.to_numpy()))
-        dup = dup.iloc[order]
-        cluster_ids = cluster_ids.iloc[order]
-        evidence = pd.DataFrame({
-            "split": split.name,
-            "id": split.ids[dup["i"].to_numpy()],
-            "cluster": split.ids[cluster_ids.to_numpy()],
-            "cluster_size": sizes[dup.index].to_numpy().astype(int),
-        })
-        n_clusters = int(dup["key"].nunique())
+        evidence, n_clusters = cluster_evidence(split, dup["i"].to_numpy(), dup["key"].to_numpy())
         n_extra = len(dup) - n_clusters
         return self.finding(
             context, "DQ201",

@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
 from splitcheck.index.hamming import hamming_distances, hamming_pairs
-from splitcheck.scanners.base import Param, Rule, Scanner, in_range, register
+from splitcheck.scanners.base import Param, Rule, Scanner, cluster_evidence, in_range, register
 from splitcheck.signatures.decode import VARIANT_NAMES, DecodeSettings
 from splitcheck.signatures.images import ImageSignatures
 from splitcheck.splits import Split
@@ -238,23 +238,15 @@ class NearDuplicateScanner(Scanner):
         graph = coo_matrix((np.ones(len(pairs)), (pairs["a"].to_numpy(), pairs["b"].to_numpy())), shape=(n, n))
         _, component = connected_components(graph, directed=False)
         members = np.unique(np.concatenate([pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
-        frame = pd.DataFrame({"i": members, "component": component[members]})
-        first = frame.groupby("component")["i"].transform("min")
-        size = frame.groupby("component")["i"].transform("size")
-        frame = frame.assign(first=first, size=size).sort_values(["first", "i"], kind="stable")
-        evidence = pd.DataFrame({
-            "split": split.name, "id": split.ids[frame["i"].to_numpy()],
-            "cluster": split.ids[frame["first"].to_numpy()], "cluster_size": frame["size"].to_numpy().astype(int),
-        })
-        n_clusters = int(frame["component"].nunique())
-        n_extra = len(frame) - n_clusters
+        evidence, n_clusters = cluster_evidence(split, members, component[members])
+        n_extra = len(evidence) - n_clusters
         return self.finding(
             context, "DQ202",
             title=f"near-identical images inside {split.name}",
-            message=(f"{len(frame)} {split.name} images fall in {n_clusters} groups of near-copies "
+            message=(f"{len(evidence)} {split.name} images fall in {n_clusters} groups of near-copies "
                      f"({n_extra} redundant, {n_extra / n:.1%} of the split)"),
             splits=(split.name,),
-            metrics={"n_clusters": float(n_clusters), "n_items": float(len(frame)), "n_redundant": float(n_extra),
+            metrics={"n_clusters": float(n_clusters), "n_items": float(len(evidence)), "n_redundant": float(n_extra),
                      "ratio_redundant": n_extra / n, "threshold": float(self.settings["threshold"])},
             evidence=evidence,
             remediation="Keep one image per group, or keep each group inside one split when splitting.",
