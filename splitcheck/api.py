@@ -97,44 +97,46 @@ def scan(
     context = ScanContext(loaded, severities=cfg.severity, jobs=jobs_used, progress=progress,
                           max_image_pixels=cfg.max_image_pixels, image_settings=image_settings(cfg), cache=cache,
                           executor=runner)
-    if embedder is not None or embeddings:
-        from splitcheck.embed.context import configure
+    try:  # the cache connection and a Dask cluster are released even when loading --losses or Ctrl-C ends the scan
+        if embedder is not None or embeddings:
+            from splitcheck.embed.context import configure
 
-        configure(context, embedder=embedder, embeddings=embeddings)
-    findings: list[Finding] = []
-    runs: list[ScannerRun] = []
-    for name, cls in registered_scanners().items():
-        scanner = cls(**cfg.scanners.get(name, {}))
-        run = ScannerRun(name=name, status="ok", params=dict(scanner.settings))
-        t0 = time.perf_counter()
-        modality = loaded[0].modality
-        reason = None if modality in cls.modalities else f"does not apply to {modality} splits"
-        reason = reason or scanner.skip_reason(context)
-        if reason:
-            run.status, run.reason = "skipped", reason
-        else:
-            try:
-                produced = [f for f in scanner.run(context) if not cfg.is_ignored(f.code)]
-            except Exception as exc:  # a crashing scanner is recorded; the others still run
-                run.status, run.reason = "failed", f"{type(exc).__name__}: {exc}"
+            configure(context, embedder=embedder, embeddings=embeddings)
+        findings: list[Finding] = []
+        runs: list[ScannerRun] = []
+        for name, cls in registered_scanners().items():
+            scanner = cls(**cfg.scanners.get(name, {}))
+            run = ScannerRun(name=name, status="ok", params=dict(scanner.settings))
+            t0 = time.perf_counter()
+            modality = loaded[0].modality
+            reason = None if modality in cls.modalities else f"does not apply to {modality} splits"
+            reason = reason or scanner.skip_reason(context)
+            if reason:
+                run.status, run.reason = "skipped", reason
             else:
-                findings.extend(produced)
-                context.findings.extend(produced)
-                run.n_findings = len(produced)
-        run.seconds = time.perf_counter() - t0
-        timings[f"scanner:{name}"] = run.seconds
-        runs.append(run)
-    if losses is not None:
-        from splitcheck.scanners.difficulty_gap import loss_findings
+                try:
+                    produced = [f for f in scanner.run(context) if not cfg.is_ignored(f.code)]
+                except Exception as exc:  # a crashing scanner is recorded; the others still run
+                    run.status, run.reason = "failed", f"{type(exc).__name__}: {exc}"
+                else:
+                    findings.extend(produced)
+                    context.findings.extend(produced)
+                    run.n_findings = len(produced)
+            run.seconds = time.perf_counter() - t0
+            timings[f"scanner:{name}"] = run.seconds
+            runs.append(run)
+        if losses is not None:
+            from splitcheck.scanners.difficulty_gap import loss_findings
 
-        produced = [f for f in loss_findings(context, losses, **cfg.scanners.get("difficulty_gap", {}))
-                    if not cfg.is_ignored(f.code)]
-        findings.extend(produced)
-        context.findings.extend(produced)
-    if cache is not None:
-        cache.close()
-    if runner is not None:
-        runner.close()
+            produced = [f for f in loss_findings(context, losses, **cfg.scanners.get("difficulty_gap", {}))
+                        if not cfg.is_ignored(f.code)]
+            findings.extend(produced)
+            context.findings.extend(produced)
+    finally:
+        if cache is not None:
+            cache.close()
+        if runner is not None:
+            runner.close()
     for split in loaded:
         signatures = context.computed_image_signatures(split)
         if signatures is not None:

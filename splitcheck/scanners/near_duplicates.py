@@ -257,12 +257,8 @@ def image_settings(config: Config) -> DecodeSettings:
     """What the image decoder must compute for the configured near-duplicate search."""
     settings = {key: p.default for key, p in NearDuplicateScanner.params.items()}
     settings.update(config.scanners.get(NearDuplicateScanner.name, {}))
-    hashes = list(settings["hashes"])
-    for default in ("phash", "dhash"):  # cheap, and a cache hit for scans with other settings
-        if default not in hashes:
-            hashes.append(default)
-    return DecodeSettings(hashes=tuple(hashes), hash_size=settings["hash_size"], mirror=settings["mirror"],
-                          variants=settings["variants"])
+    return DecodeSettings(hashes=tuple(settings["hashes"]), hash_size=settings["hash_size"],
+                          mirror=settings["mirror"], variants=settings["variants"])
 
 
 def _base_codes(sig: ImageSignatures, name: str, idx: np.ndarray,
