@@ -18,7 +18,7 @@ from splitcheck.executors import make_executor
 from splitcheck.findings import Finding
 from splitcheck.loaders import LoadOptions, check_splits_compatible, load_split
 from splitcheck.report import Report, ScannerRun
-from splitcheck.scanners.base import registered_scanners
+from splitcheck.scanners.base import Scanner, registered_scanners
 from splitcheck.scanners.near_duplicates import image_settings
 from splitcheck.signatures.cache import SignatureCache, default_cache_dir
 from splitcheck.splits import Split
@@ -115,7 +115,7 @@ def scan(
                 run.status, run.reason = "skipped", reason
             else:
                 try:
-                    produced = [f for f in scanner.run(context) if not cfg.is_ignored(f.code)]
+                    produced = [f for f in _run_scanner(scanner, context) if not cfg.is_ignored(f.code)]
                 except Exception as exc:  # a crashing scanner is recorded; the others still run
                     run.status, run.reason = "failed", f"{type(exc).__name__}: {exc}"
                 else:
@@ -208,3 +208,17 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return out
+
+
+def _run_scanner(scanner: Scanner, context: ScanContext) -> list[Finding]:
+    """The scanner's findings: read from the cache for a memoised scanner whose inputs did not change."""
+    if not (scanner.memoise and context.cache is not None and context.cache.enabled):
+        return scanner.run(context)
+    from splitcheck import scanner_memo
+
+    key = scanner_memo.memo_key(context, scanner)
+    findings = scanner_memo.load(context.cache, key)
+    if findings is None:
+        findings = scanner.run(context)
+        scanner_memo.store(context.cache, key, findings)
+    return findings

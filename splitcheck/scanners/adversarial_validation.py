@@ -65,6 +65,7 @@ class AdversarialValidationScanner(Scanner):
     """
 
     name = "adversarial_validation"
+    memoise = True
     rules = {
         "DS202": Rule("distinguishable-splits", Severity.WARNING,
                       "A classifier tells a split's items from the reference split's items better than chance."),

@@ -60,6 +60,9 @@ class Scanner:
     rules: ClassVar[dict[str, Rule]] = {}
     modalities: ClassVar[frozenset[str]] = frozenset({"image", "table", "text", "vector"})
     params: ClassVar[dict[str, Param]] = {}
+    #: True for deterministic scanners whose findings the signature cache may keep (see
+    #: :mod:`splitcheck.scanner_memo`): a rescan of unchanged splits reads them instead of recomputing.
+    memoise: ClassVar[bool] = False
 
     def __init__(self, **settings: Any) -> None:
         self.settings = {key: p.default for key, p in self.params.items()}

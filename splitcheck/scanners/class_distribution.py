@@ -23,6 +23,7 @@ class ClassDistributionScanner(Scanner):
     """
 
     name = "class_distribution"
+    memoise = True
     rules = {
         "DS101": Rule("class-distribution-shift", Severity.WARNING,
                       "Class shares differ between the training split and another split."),

@@ -57,6 +57,7 @@ class DifficultyGapScanner(Scanner):
     """
 
     name = "difficulty_gap"
+    memoise = True
     rules = {
         "DF101": Rule("validation-easier", Severity.WARNING,
                       "A simple model's loss is lower on a split than on training's held-out items (leakage aside)."),

@@ -54,6 +54,7 @@ class FeatureDriftScanner(Scanner):
     """
 
     name = "feature_drift"
+    memoise = True
     rules = {
         "DS201": Rule("feature-drift", Severity.WARNING,
                       "Per-item properties or features are distributed differently in a split than in the reference."),

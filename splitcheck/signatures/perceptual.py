@@ -31,10 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import imagehash
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pywt
-import scipy.fftpack
+
+if TYPE_CHECKING:
+    import imagehash
 
 from splitcheck.errors import ConfigError
 
@@ -88,6 +90,8 @@ def to_imagehash(packed_row: np.ndarray, hash_size: int) -> imagehash.ImageHash:
     if hash_size < 2 or row.size != -(-nbits // 8):
         raise ValueError(f"a packed hash of hash_size {hash_size} has {-(-nbits // 8)} bytes; got {row.size}")
     bits = np.unpackbits(row)[:nbits].astype(bool)
+    import imagehash
+
     return imagehash.ImageHash(bits.reshape(hash_size, hash_size))
 
 
@@ -134,13 +138,18 @@ def _wavelet_hash(pixels: np.ndarray, hash_size: int) -> np.ndarray:
 
 def _phash_bits(stack: np.ndarray, hash_size: int) -> np.ndarray:
     # Same calls as imagehash (uint8 in, float64 out); the second DCT only on the rows kept, which
-    # computes those rows exactly as the full transform does.
+    # computes those rows exactly as the full transform does. (scipy and pywt are imported where used: a
+    # rescan that finds every hash in the cache starts without them.)
+    import scipy.fftpack
+
     rows = scipy.fftpack.dct(stack, axis=1)[:, :hash_size]
     low = scipy.fftpack.dct(rows, axis=2)[:, :, :hash_size].reshape(len(stack), hash_size * hash_size)
     return low > np.median(low, axis=1, keepdims=True)
 
 
 def _whash_bits(stack: np.ndarray, hash_size: int) -> np.ndarray:
+    import pywt
+
     side = int(stack.shape[-1])
     max_level = side.bit_length() - 1
     level = max_level - (hash_size.bit_length() - 1)

@@ -21,6 +21,7 @@ from PIL import Image
 
 import splitcheck
 from splitcheck.signatures.cache import DB_NAME, CacheWarning
+from splitcheck.scanner_memo import MEMO_ALGO
 
 N_TRAIN, N_VAL = 160, 24
 
@@ -34,11 +35,11 @@ def _env(cache: Path) -> dict[str, str]:
     return {**os.environ, "SPLITCHECK_CACHE_DIR": str(cache)}
 
 
-def _count(db: Path, table: str = "signatures") -> int:
+def _count(db: Path, table: str = "signatures", where: str = "") -> int:
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
         try:
-            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            return conn.execute(f"SELECT count(*) FROM {table} {where}").fetchone()[0]
         finally:
             conn.close()
     except sqlite3.Error:
@@ -111,7 +112,9 @@ def test_interrupted_scan_keeps_its_work_and_a_rerun_matches(dataset, tmp_path, 
     # train image, whose record is in the cache by the time val is scanned)
     assert _from_cache(rerun) == stored + 1
     assert rerun["findings"] == baseline["findings"]
-    assert _count(db) == N_TRAIN + N_VAL + 3  # every distinct image, and the memoised pair lists
+    # every distinct image, the memoised pair lists, and the findings of the 4 statistics scanners
+    assert _count(db, where=f"WHERE algo != '{MEMO_ALGO}'") == N_TRAIN + N_VAL + 3
+    assert _count(db, where=f"WHERE algo = '{MEMO_ALGO}'") == 4
 
 
 def test_two_scans_share_one_cache_at_the_same_time(dataset, tmp_path):

@@ -11,6 +11,7 @@ from PIL import Image
 
 import splitcheck
 from splitcheck.cli import main
+from splitcheck.scanners.base import registered_scanners
 
 
 def notes(report, split):
@@ -35,9 +36,11 @@ def test_rescan_rename_and_change(image_splits, tmp_path, rng):
 
 def test_no_cache_writes_nothing_and_cache_commands(image_splits, tmp_path):
     cache = tmp_path / "cache"
-    splitcheck.scan(train=image_splits["train"], val=image_splits["val"], config={}, cache_dir=cache,
-                    use_cache=False)
+    first = splitcheck.scan(train=image_splits["train"], val=image_splits["val"], config={}, cache_dir=cache,
+                            use_cache=False)
     assert not cache.exists()
+    memoised = [r.name for r in first.scanners if r.status == "ok" and registered_scanners()[r.name].memoise]
+    assert memoised == ["class_distribution", "feature_drift", "difficulty_gap"]  # adversarial: too few items
     runner = CliRunner()
     result = runner.invoke(main, ["scan", str(image_splits["train"]), str(image_splits["val"]), "--cache-dir",
                                   str(cache), "--no-progress"])
@@ -45,7 +48,8 @@ def test_no_cache_writes_nothing_and_cache_commands(image_splits, tmp_path):
     info = runner.invoke(main, ["cache", "info", "--cache-dir", str(cache)])
     assert info.exit_code == 0
     assert "files: 30" in info.output
-    assert "signatures: 33" in info.output  # 30 images + 3 memoised pair searches (val-train, train, val)
+    # 30 images + 3 memoised pair searches (val-train, train, val) + the findings of 3 statistics scanners
+    assert "signatures: 36" in info.output
     cleared = runner.invoke(main, ["cache", "clear", "--cache-dir", str(cache)])
     assert cleared.exit_code == 0 and "MB freed" in cleared.output
     info = runner.invoke(main, ["cache", "info", "--cache-dir", str(cache)])
