@@ -12,7 +12,9 @@ compared by cosine similarity. What a batch holds depends on ``modality``:
 Embedders whose output depends on the data (TF-IDF vocabulary, table scaling, a network trained on the
 training split) also have ``fit(splits)``; it is called once, before any ``embed``, with every split
 (the reference split first), and their ``identity`` then includes a fingerprint of what they were fit on.
-``identity`` changes whenever the vectors would: it keys the memo and the signature cache.
+``identity`` changes whenever the vectors would: it keys the per-scan memo. Image vectors are also kept in the
+signature cache when the embedder has a ``cache_identity`` that is not None (a string naming the model and a
+digest of its weights, see :mod:`splitcheck.embed.store`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,15 @@ def fingerprint(*parts: Any) -> str:
         else:
             h.update(repr(part).encode())
         h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def file_digest(path: Any) -> str:
+    """A short hex digest of a whole file's bytes (weights, TorchScript): what caches its embeddings."""
+    h = hashlib.blake2b(digest_size=8)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            h.update(block)
     return h.hexdigest()
 
 

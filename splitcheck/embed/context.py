@@ -47,6 +47,8 @@ def configure(context: ScanContext, *, embedder: Any = None, embeddings: Mapping
     ``.npy``/``.npz``/Parquet path or array of precomputed vectors, for every split)."""
     if embedder is not None:
         context.memo[SPEC_KEY] = embedder
+        if context.splits and context.splits[0].modality == "image":
+            want_decoded_descriptor(context, embedder)
     if embeddings:
         unknown = [name for name in embeddings if name not in context.by_name]
         if unknown:
@@ -57,6 +59,18 @@ def configure(context: ScanContext, *, embedder: Any = None, embeddings: Mapping
             raise InputError(f"precomputed embeddings given for {', '.join(embeddings)} but not for "
                              f"{', '.join(missing)}; give them for every split (--embeddings SPLIT=FILE)")
         context.memo[PRECOMPUTED_KEY] = dict(embeddings)
+
+
+def want_decoded_descriptor(context: ScanContext, spec: Any) -> None:
+    """Ask the signature decode pass for the default image descriptor when ``spec`` names it (and not otherwise).
+
+    Effective only before the first image is decoded (``configure`` runs before any scanner).
+    """
+    import dataclasses
+
+    wanted = spec is None or (isinstance(spec, str) and spec in ("", "auto", "colour-gradient", "color-gradient"))
+    if context.image_settings.descriptor != wanted:
+        context.image_settings = dataclasses.replace(context.image_settings, descriptor=wanted)
 
 
 def embedding_method(context: ScanContext) -> str:
@@ -189,6 +203,14 @@ def embeddings_for(context: ScanContext, split: Split) -> np.ndarray:
 
 def _raw(context: ScanContext, split: Split, embedder: Any) -> np.ndarray:
     key = f"embed:raw:{split.name}:{embedder.identity}"
+    if key in context.memo:
+        return context.memo[key]
+    if split.modality == "image":
+        from splitcheck.embed.store import image_embeddings, uses_store
+
+        if uses_store(context, embedder):  # the signature decode pass and the signature cache
+            context.memo[key] = image_embeddings(context, split, embedder)
+            return context.memo[key]
     if key not in context.memo:
         context.memo[key] = compute_embeddings(split, embedder, jobs=context.jobs,
                                                max_pixels=context.max_image_pixels or None,

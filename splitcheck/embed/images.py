@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from splitcheck.embed.base import check_output, fingerprint
+from splitcheck.embed.base import check_output, file_digest, fingerprint
 from splitcheck.errors import InputError, MissingExtraError
 
 #: ImageNet normalisation used by torchvision and timm models.
@@ -65,6 +65,11 @@ class ColourGradientEmbedder:
     def identity(self) -> str:
         return (f"{self.name}-v{self.version}|s={self.input_size}|o={self.orientation_bins}|"
                 f"c={self.colour_bins}|l={','.join(map(str, self.levels))}|col={self.colour}")
+
+    @property
+    def cache_identity(self) -> str:
+        """Deterministic pure numpy: its vectors are cached under its identity (see splitcheck.embed.store)."""
+        return self.identity
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         batch = np.asarray(batch)
@@ -180,11 +185,18 @@ class CallableImageEmbedder:
         self.input_size = int(input_size)
         self.name = name or getattr(fn, "__qualname__", type(fn).__name__)
         self._identity = identity or f"callable:{getattr(fn, '__module__', '?')}.{self.name}"
+        self._declared = identity is not None
         self.dim = dim if dim is not None else 0  # 0: learned from the first batch
 
     @property
     def identity(self) -> str:
         return f"{self._identity}|s={self.input_size}"
+
+    @property
+    def cache_identity(self) -> str | None:
+        """Cached in the signature cache only when ``identity=`` was given (the function's name says nothing
+        about its weights)."""
+        return f"callable:{self.identity}" if self._declared and self.modality == "image" else None
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         out = check_output(self.fn(batch), len(batch), self.dim or None, self.name)
@@ -206,6 +218,7 @@ class TorchImageEmbedder:
                  std: tuple[float, ...] = IMAGENET_STD, name: str | None = None, identity: str | None = None,
                  batch_size: int = 64) -> None:
         torch = _torch()
+        self._declared = identity is not None
         if not isinstance(module, torch.nn.Module):
             raise InputError(f"expected a torch.nn.Module; got {type(module).__name__}")
         self.module = module.eval()
@@ -225,6 +238,12 @@ class TorchImageEmbedder:
     @property
     def identity(self) -> str:
         return f"{self._identity}|s={self.input_size}|m={self.mean}|sd={self.std}"
+
+    @property
+    def cache_identity(self) -> str | None:
+        """Cached only with a declared identity: TorchScript files and named models carry a digest of their file;
+        a module passed without ``identity=`` is not cached (its code could change with its weights unchanged)."""
+        return f"torch:{self.identity}" if self._declared else None
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         torch = _torch()
@@ -273,7 +292,7 @@ def torchscript_embedder(path: str | os.PathLike[str], **kwargs: Any) -> TorchIm
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         what = "an exported program torch.export.load" if exported else "a TorchScript file torch.jit.load"
         raise InputError(f"{path}: not {what} can read ({reason})") from None
-    digest = fingerprint(path.stat().st_size, path.read_bytes()[:1 << 20])
+    digest = file_digest(path)
     kwargs.setdefault("name", path.stem)
     kwargs.setdefault("identity", f"torchscript:{path.name}:{digest}")
     return TorchImageEmbedder(module, **kwargs)
@@ -343,7 +362,7 @@ def _torchvision(model: str, weights: str | None) -> TorchImageEmbedder:
     _drop_head(net, torch)
     size = int(getattr(default.transforms(), "crop_size", [224])[0])
     return TorchImageEmbedder(net, input_size=size, name=f"torchvision:{model}",
-                              identity=f"torchvision:{model}:{filename}")
+                              identity=f"torchvision:{model}:{path.name}:{file_digest(path)}")
 
 
 def _timm(model: str, weights: str | None) -> TorchImageEmbedder:
@@ -365,7 +384,7 @@ def _timm(model: str, weights: str | None) -> TorchImageEmbedder:
     cfg = net.pretrained_cfg
     return TorchImageEmbedder(net, input_size=int(cfg.get("input_size", (3, 224, 224))[-1]),
                               mean=tuple(cfg.get("mean", IMAGENET_MEAN)), std=tuple(cfg.get("std", IMAGENET_STD)),
-                              name=f"timm:{model}", identity=f"timm:{model}:{path.name}:{path.stat().st_size}")
+                              name=f"timm:{model}", identity=f"timm:{model}:{path.name}:{file_digest(path)}")
 
 
 def _open_clip(arch: str, weights: str | None) -> TorchImageEmbedder:
@@ -380,7 +399,7 @@ def _open_clip(arch: str, weights: str | None) -> TorchImageEmbedder:
     visual = model.visual  # only the image tower
     size = visual.image_size[0] if isinstance(visual.image_size, (tuple, list)) else int(visual.image_size)
     return TorchImageEmbedder(visual, input_size=int(size), mean=CLIP_MEAN, std=CLIP_STD,
-                              name=f"open_clip:{arch}", identity=f"open_clip:{arch}:{path.name}:{path.stat().st_size}")
+                              name=f"open_clip:{arch}", identity=f"open_clip:{arch}:{path.name}:{file_digest(path)}")
 
 
 def _drop_head(net: Any, torch: Any) -> None:

@@ -68,15 +68,31 @@ class LearnedCNNEmbedder:
         self.history: list[float] = []
         self.seconds = 0.0
         self._fit_print = "unfit"
+        #: set by fit_context: a digest of the training items' content and labels (keys the cache), and the
+        #: training deferred to the first embed (a rescan whose vectors are all cached never trains)
+        self._data_print: str | None = None
+        self._pending: tuple[Any, ...] | None = None
+        self.complete = False  # training ran every epoch (not stopped by max_seconds): deterministic
 
     @property
     def identity(self) -> str:
         return (f"{self.name}-v{self.version}|s={self.input_size}|w={self.width}|d={self.dim}|e={self.epochs}"
                 f"|seed={self.seed}|fit={self._fit_print}")
 
+    @property
+    def cache_identity(self) -> str | None:
+        """Cached when fitted through a scan (keyed by the training data's content digests and labels) and
+        training is deterministic: seeded, on a fixed thread count, and run to its last epoch (a run stopped by
+        ``max_seconds`` depends on the machine's speed, so its vectors are not stored)."""
+        if self._data_print is None or (self.net is not None and not self.complete):
+            return None
+        torch = _torch()
+        return (f"{self.identity}|t={self.temperature}|lw={self.label_weight}|n={self.max_train_items}"
+                f"|torch={torch.__version__}|threads={self.threads or torch.get_num_threads()}")
+
     # --- fitting -----------------------------------------------------------------------------------
     def fit_context(self, context: ScanContext, splits: list[Split]) -> None:
-        from splitcheck.embed.pixels import DEFAULT_MAX_PIXELS, load_pixels
+        from splitcheck.embed.pixels import DEFAULT_MAX_PIXELS
 
         reference = splits[0]
         if reference.paths is None:
@@ -86,10 +102,24 @@ class LearnedCNNEmbedder:
         if len(chosen) > self.max_train_items:
             chosen = np.sort(rng.choice(len(chosen), self.max_train_items, replace=False))
         paths = [reference.paths[i] for i in chosen]
-        pixels, valid = load_pixels(paths, self.input_size, jobs=context.jobs,
-                                    max_pixels=context.max_image_pixels or DEFAULT_MAX_PIXELS)
-        labels = reference.items["label"].to_numpy()[chosen]
-        self.fit_arrays(pixels[valid], labels[valid] if reference.has_labels else None)
+        labels = reference.items["label"].to_numpy()[chosen] if reference.has_labels else None
+        signatures = context.image_signatures(reference)  # content digests (cached: no decode on a rescan)
+        self._data_print = fingerprint(signatures.digest[chosen], signatures.valid[chosen],
+                                       None if labels is None else tuple(map(str, labels)))
+        self._fit_print = f"data:{self._data_print}"
+        self._pending = (paths, labels, context.jobs, context.max_image_pixels or DEFAULT_MAX_PIXELS)
+
+    def _train_pending(self) -> None:
+        """Decode the training images and train (deferred from fit_context; the identity does not change)."""
+        from splitcheck.embed.pixels import load_pixels
+
+        assert self._pending is not None
+        paths, labels, jobs, max_pixels = self._pending
+        self._pending = None
+        pixels, valid = load_pixels(paths, self.input_size, jobs=jobs, max_pixels=max_pixels)
+        fit_print = self._fit_print
+        self.fit_arrays(pixels[valid], labels[valid] if labels is not None else None)
+        self._fit_print = fit_print
 
     def fit(self, splits: list[Split]) -> None:
         from splitcheck.embed.pixels import load_pixels
@@ -164,6 +194,7 @@ class LearnedCNNEmbedder:
             self.net.eval()
             torch.set_num_threads(previous_threads)
         self.seconds = time.perf_counter() - started
+        self.complete = len(self.history) == self.epochs
         self._fit_print = fingerprint(len(pixels), pixels[:: max(1, len(pixels) // 256)],
                                       None if classes is None else tuple(classes), len(self.history))
         return self
@@ -171,6 +202,8 @@ class LearnedCNNEmbedder:
     # --- embedding ---------------------------------------------------------------------------------
     def embed(self, batch: np.ndarray) -> np.ndarray:
         torch = _torch()
+        if self.net is None and self._pending is not None:
+            self._train_pending()
         if self.net is None:
             raise RuntimeError("LearnedCNNEmbedder.embed before fit")
         out = []

@@ -306,3 +306,11 @@ class EmbeddingNeighbourScanner(Scanner):
             evidence=evidence,
             remediation="Keep one item of each pair, or group them so they stay in one split.",
         )
+
+
+def decodes_descriptor(config: Any) -> bool:
+    """Whether the configured scan embeds images with the default descriptor, so the signature decode pass
+    should compute it (``--embedder`` given on the command line or to ``scan()`` overrides this later)."""
+    settings = {key: p.default for key, p in EmbeddingNeighbourScanner.params.items()}
+    settings.update(config.scanners.get(EmbeddingNeighbourScanner.name, {}))
+    return bool(settings["images"]) and settings["embedder"] in ("auto", "colour-gradient", "color-gradient")

@@ -257,8 +257,11 @@ def image_settings(config: Config) -> DecodeSettings:
     """What the image decoder must compute for the configured near-duplicate search."""
     settings = {key: p.default for key, p in NearDuplicateScanner.params.items()}
     settings.update(config.scanners.get(NearDuplicateScanner.name, {}))
+    from splitcheck.scanners.embedding_neighbours import decodes_descriptor  # lazily: keeps the registry order
+
     return DecodeSettings(hashes=tuple(settings["hashes"]), hash_size=settings["hash_size"],
-                          mirror=settings["mirror"], variants=settings["variants"])
+                          mirror=settings["mirror"], variants=settings["variants"],
+                          descriptor=decodes_descriptor(config))
 
 
 def _base_codes(sig: ImageSignatures, name: str, idx: np.ndarray,

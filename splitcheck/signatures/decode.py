@@ -61,6 +61,9 @@ class DecodeSettings:
     #: Also hash crops (7.5% off each side, 9 offsets) and ±4° rotations of each image, so that a
     #: cropped or slightly rotated copy lands near one of them.
     variants: bool = True
+    #: Also compute the default image embedding (colour-gradient, :mod:`splitcheck.embed.decoded`) from a 64 x 64
+    #: RGB thumbnail in the same pass. Not in ``key()``: the vector is cached under its own key, not in this record.
+    descriptor: bool = False
 
     def key(self) -> str:
         return (f"h={','.join(self.hashes)}|s={self.hash_size}|m={int(self.mirror)}|d={int(self.draft)}"
@@ -99,6 +102,9 @@ class ImageRecord:
     variants: dict[str, np.ndarray] = field(default_factory=dict)
     inputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # resized hash inputs, not stored
     variant_inputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    rgb: np.ndarray | None = field(default=None, repr=False)  # 64 x 64 RGB thumbnail (settings.descriptor), not stored
+    #: raw default image embedding (settings.descriptor); cached under its own key by splitcheck.embed.store
+    descriptor: np.ndarray | None = field(default=None, repr=False)
 
     def to_payload(self) -> bytes:
         parts = [struct.pack("<Q", self.pixel), self.numbers.astype("<f8").tobytes()]
@@ -194,10 +200,11 @@ def decode_image_bytes(data: bytes, content: bytes, settings: DecodeSettings) ->
         base = np.asarray(gray.resize((VARIANT_BASE, VARIANT_BASE), Image.Resampling.LANCZOS), dtype=np.uint8)
         variant_inputs = {"base": base} if settings.variants else {}
         small = base.astype(np.float32)  # properties are measured on the 64 x 64 thumbnail
+        rgb = _rgb_thumbnail(image, settings, drafted) if settings.descriptor else None
     except (OSError, ValueError) as exc:
         return f"corrupt or truncated image: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     numbers = np.array([width, height, frames, small.mean(), small.std(), _sharpness(small)], dtype=np.float64)
-    return ImageRecord(content, pixel, {}, numbers, mode, fmt, {}, inputs, variant_inputs)
+    return ImageRecord(content, pixel, {}, numbers, mode, fmt, {}, inputs, variant_inputs, rgb=rgb)
 
 
 def hash_records(records: list[ImageRecord], settings: DecodeSettings) -> None:
@@ -221,9 +228,19 @@ def hash_records(records: list[ImageRecord], settings: DecodeSettings) -> None:
             bits = bits.reshape(len(records), len(VARIANT_NAMES), -1)
             for row, record in enumerate(records):
                 record.variants[name] = bits[row]
+    if settings.descriptor:
+        from splitcheck.embed.decoded import describe_records
+
+        describe_records(records)
     for record in records:
         record.inputs = {}
         record.variant_inputs = {}
+
+
+def _rgb_thumbnail(image: Image.Image, settings: DecodeSettings, drafted: bool) -> np.ndarray:
+    from splitcheck.embed.decoded import rgb_thumbnail
+
+    return rgb_thumbnail(image, settings, drafted)
 
 
 def _resize(gray: Image.Image, name: str, hash_size: int) -> np.ndarray:

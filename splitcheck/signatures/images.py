@@ -37,7 +37,7 @@ from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_image_bytes, hash_records
 
 #: Bumped whenever the computation of any image signature changes (invalidates cached records).
-ALGO_VERSION = "img-13"
+ALGO_VERSION = "img-14"
 #: Below this many images to decode, the work runs in this process (starting workers costs more).
 MIN_IMAGES_FOR_POOL = 48
 PROPERTY_COLUMNS = ("width", "height", "n_frames", "brightness", "contrast", "sharpness")
@@ -56,6 +56,10 @@ class ImageSignatures:
     valid: np.ndarray  # (n,) bool
     errors: list[tuple[int, str]] = field(default_factory=list)
     cache_hits: int = 0
+    #: (n, dim) raw default image embeddings made in this pass (settings.descriptor), else None; rows where
+    #: ``described`` is False (cached records, unreadable items) are zero. See splitcheck.embed.decoded.
+    descriptors: np.ndarray | None = None
+    described: np.ndarray | None = None
 
 
 def algo_key(settings: DecodeSettings) -> str:
@@ -265,6 +269,7 @@ def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings,
     numbers = np.full((n, len(PROPERTY_COLUMNS)), np.nan)
     texts: list[tuple[str | None, str | None]] = [(None, None)] * n
     errors = []
+    described: list[tuple[int, np.ndarray]] = []
     for i, record in enumerate(records):
         if not isinstance(record, ImageRecord):
             errors.append((i, record or "not processed"))
@@ -278,7 +283,15 @@ def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings,
             variants[name][i] = rows
         numbers[i] = record.numbers
         texts[i] = (record.mode, record.format)
+        if record.descriptor is not None:
+            described.append((i, record.descriptor))
     properties = pd.DataFrame(numbers, columns=list(PROPERTY_COLUMNS))
     properties["mode"] = [t[0] for t in texts]
     properties["format"] = [t[1] for t in texts]
-    return ImageSignatures(digest, pixel, hashes, variants, properties, valid, errors, hits)
+    signatures = ImageSignatures(digest, pixel, hashes, variants, properties, valid, errors, hits)
+    if described:
+        signatures.described = np.zeros(n, dtype=bool)
+        signatures.described[[i for i, _ in described]] = True
+        signatures.descriptors = np.zeros((n, len(described[0][1])), dtype=np.float32)
+        signatures.descriptors[[i for i, _ in described]] = np.stack([v for _, v in described])
+    return signatures
