@@ -519,6 +519,7 @@ def generate(n_train: int, n_val: int, out: Path, seed: int = 0, size: int = 256
 
 
 def main(argv: list[str] | None = None) -> int:
+    global JPEG_SHARE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=int, required=True, help="number of training images")
@@ -532,7 +533,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--distractor-fraction", type=float, default=0.2,
                         help="share of validation images that are distractors (default 0.2)")
     parser.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--jpeg-share", type=float, default=JPEG_SHARE,
+                        help=f"share of images stored as JPEG, the rest PNG (default {JPEG_SHARE}; 1.0 for a "
+                             "photo collection, where every file is a JPEG)")
     args = parser.parse_args(argv)
+    JPEG_SHARE = args.jpeg_share  # read by _format while the dataset is planned, in this process
     if args.train < 0 or args.val < 0 or args.size < 16 or args.classes < 1:
         parser.error("--train/--val must be >= 0, --size >= 16, --classes >= 1")
     truth = generate(args.train, args.val, args.out, seed=args.seed, size=args.size, n_classes=args.classes,

@@ -23,9 +23,9 @@ import io
 import struct
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from scipy import sparse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from splitcheck.signatures.perceptual import HASH_FUNCTIONS, hash_input_size, hash_width
@@ -137,6 +137,45 @@ class ImageRecord:
         return cls(content, pixel, hashes, numbers, mode, fmt, variants)
 
 
+@dataclass
+class PayloadBatch:
+    """Many cached payloads decoded at once (a rescan reads tens of thousands: no object per image)."""
+
+    pixel: np.ndarray  # (n,) uint64
+    numbers: np.ndarray  # (n, 6) float64
+    hashes: dict[str, np.ndarray]  # name -> (n, width) uint8
+    variants: dict[str, np.ndarray]  # name -> (n, V, width) uint8
+    texts: list[tuple[str, str]]  # (mode, format) per payload
+
+
+def decode_payloads(payloads: list[bytes], settings: DecodeSettings) -> PayloadBatch:
+    """Decode payloads written by :meth:`ImageRecord.to_payload` for ``settings`` in one pass.
+
+    Raises ValueError when a payload does not have the layout of these settings (then the caller falls back
+    to one :meth:`ImageRecord.from_payload` per payload, which tells the damaged ones apart).
+    """
+    widths = settings.hash_widths()
+    layout = [("pixel", "<u8"), ("numbers", "<f8", (6,))]
+    layout += [(f"h:{name}", "u1", (widths[name],)) for name in sorted(widths)]
+    if settings.n_variants:
+        layout += [(f"v:{name}", "u1", (settings.n_variants, widths[name])) for name in sorted(settings.hashes)]
+    dtype = np.dtype(layout)
+    fixed = dtype.itemsize
+    texts = []
+    for payload in payloads:
+        (length,) = struct.unpack_from("<H", payload, fixed)
+        if len(payload) != fixed + 2 + length:
+            raise ValueError("payload of another layout")
+        mode, fmt = payload[fixed + 2:].decode().split("\x1f")
+        texts.append((mode, fmt))
+    table = np.frombuffer(b"".join(p[:fixed] for p in payloads), dtype=dtype)
+    return PayloadBatch(
+        table["pixel"].astype(np.uint64), table["numbers"].astype(np.float64),
+        {name: np.ascontiguousarray(table[f"h:{name}"]) for name in widths},
+        {name: np.ascontiguousarray(table[f"v:{name}"]) for name in settings.hashes} if settings.n_variants else {},
+        texts)
+
+
 def _digest64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
@@ -167,7 +206,8 @@ def open_image(data: bytes, settings: DecodeSettings) -> tuple[Image.Image, int,
                 image.draft(None, (settings.draft_size, settings.draft_size))
                 drafted = image.size != (width, height) or image.mode != stored_mode
             image.load()
-            image = ImageOps.exif_transpose(image) or image
+            if fmt != "JPEG" or image.info.get("exif"):  # a JPEG keeps its orientation in EXIF only (APP1)
+                image = ImageOps.exif_transpose(image) or image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         return f"refused as a decompression bomb: {exc}"
     except UnidentifiedImageError:
@@ -197,14 +237,13 @@ def decode_image_bytes(data: bytes, content: bytes, settings: DecodeSettings) ->
             gray = gray.reduce(min(gray.size) // settings.draft_size)
         pixel = _digest64(f"{width}x{height}|{image.size}|{gray.size}".encode() + gray.tobytes())
         inputs = {name: _resize(gray, name, settings.hash_size) for name in settings.hashes}
+        # the 64 x 64 thumbnail: the properties are measured on it and the variants cut from it (in a batch)
         base = np.asarray(gray.resize((VARIANT_BASE, VARIANT_BASE), Image.Resampling.LANCZOS), dtype=np.uint8)
-        variant_inputs = {"base": base} if settings.variants else {}
-        small = base.astype(np.float32)  # properties are measured on the 64 x 64 thumbnail
         rgb = _rgb_thumbnail(image, settings, drafted) if settings.descriptor else None
     except (OSError, ValueError) as exc:
         return f"corrupt or truncated image: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    numbers = np.array([width, height, frames, small.mean(), small.std(), _sharpness(small)], dtype=np.float64)
-    return ImageRecord(content, pixel, {}, numbers, mode, fmt, {}, inputs, variant_inputs, rgb=rgb)
+    numbers = np.array([width, height, frames, np.nan, np.nan, np.nan], dtype=np.float64)
+    return ImageRecord(content, pixel, {}, numbers, mode, fmt, {}, inputs, {"base": base}, rgb=rgb)
 
 
 def hash_records(records: list[ImageRecord], settings: DecodeSettings) -> None:
@@ -221,11 +260,14 @@ def hash_records(records: list[ImageRecord], settings: DecodeSettings) -> None:
                 records[i].hashes[name] = bits[row]
                 if mirrored is not None:
                     records[i].hashes[f"{name}_mirror"] = mirrored[row]
-    if settings.variants and records:
-        bases = np.stack([record.variant_inputs["base"] for record in records])
-        for name in settings.hashes:
-            bits = HASH_FUNCTIONS[name](_variant_hash_inputs(bases, name, settings.hash_size), settings.hash_size)
-            bits = bits.reshape(len(records), len(VARIANT_NAMES), -1)
+    if not records:
+        return
+    bases = np.stack([record.variant_inputs["base"] for record in records])
+    properties = _thumbnail_properties(bases)
+    for record, row in zip(records, properties):
+        record.numbers[3:] = row
+    if settings.variants:
+        for name, bits in _variant_bits(bases, settings.hashes, settings.hash_size).items():
             for row, record in enumerate(records):
                 record.variants[name] = bits[row]
     if settings.descriptor:
@@ -253,12 +295,14 @@ VARIANT_BASE = 64
 
 
 @functools.lru_cache(maxsize=8)
-def _rotation_matrix(h: int, w: int, degrees: float) -> sparse.csr_matrix:
+def _rotation_matrix(h: int, w: int, degrees: float) -> Any:
     """Sparse (h*w, h*w) bilinear sampling of an h x w image rotated by ``degrees`` about its centre.
 
     Outside the image is black, as when a photo is rotated without cropping. The pixel grid is treated as
     square (the inputs are nearly square; dHash's 9 x 8 is close enough for a variant).
     """
+    from scipy import sparse  # imported where used: a fully cached rescan never needs it
+
     theta = np.deg2rad(degrees)
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     y, x = y + 0.5 - h / 2, x + 0.5 - w / 2
@@ -334,12 +378,88 @@ def _variant_hash_inputs(bases: np.ndarray, name: str, hash_size: int) -> np.nda
     return out.astype(np.uint8).reshape(n * len(VARIANT_NAMES), h, w)
 
 
-def _sharpness(gray: np.ndarray) -> float:
-    """Variance of a 4-neighbour Laplacian (higher = sharper); 0 for images under 3x3."""
-    if gray.shape[0] < 3 or gray.shape[1] < 3:
-        return 0.0
-    lap = (gray[1:-1, :-2] + gray[1:-1, 2:] + gray[:-2, 1:-1] + gray[2:, 1:-1] - 4 * gray[1:-1, 1:-1])
-    return float(lap.var())
+def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int) -> dict[str, np.ndarray]:
+    """Packed hashes of every variant of a batch: bases (n, side, side) -> name -> (n, V, width) uint8.
+
+    Resampling is linear, and so is pHash's DCT: each variant's hash input (for pHash, straight its
+    low-frequency DCT block) is one row-matrix and one column-matrix product with the thumbnail, without
+    rounding to bytes in between; the rotated thumbnails are made once for every hash. wHash, whose
+    input depends on the image size, goes through resampled byte inputs.
+    """
+    n, side = len(bases), bases.shape[-1]
+    plain = bases.astype(np.float32)
+    rotated = []
+    if VARIANT_ROTATIONS:
+        flat_t = np.ascontiguousarray(plain.reshape(n, side * side).T)  # (side², n)
+        rotated = [np.ascontiguousarray((_rotation_matrix(side, side, degrees) @ flat_t).T).reshape(n, side, side)
+                   for degrees in VARIANT_ROTATIONS]
+    out = {}
+    for name in names:
+        if name == "whash":
+            bits = HASH_FUNCTIONS[name](_variant_hash_inputs(bases, name, hash_size), hash_size)
+            out[name] = bits.reshape(n, len(VARIANT_NAMES), -1)
+            continue
+        planes = _variant_planes(plain, rotated, name, hash_size).reshape(n * len(VARIANT_NAMES), -1)
+        if name == "phash":
+            bits = planes > np.median(planes, axis=1, keepdims=True)
+            out[name] = np.packbits(bits, axis=1).reshape(n, len(VARIANT_NAMES), -1)
+            continue
+        # pixel comparisons see bytes, as the image's own hash does: equal neighbours (flat areas, the black
+        # corners of a rotation) give 0 bits there too, not bits drawn by rounding noise
+        np.clip(np.rint(planes, out=planes), 0, 255, out=planes)
+        if name == "dhash":
+            grid = planes.reshape(len(planes), hash_size, hash_size + 1)
+            bits = (grid[:, :, 1:] > grid[:, :, :-1]).reshape(len(planes), -1)
+        else:  # ahash
+            bits = planes > planes.mean(axis=1, keepdims=True)
+        out[name] = np.packbits(bits, axis=1).reshape(n, len(VARIANT_NAMES), -1)
+    return out
+
+
+def _variant_planes(plain: np.ndarray, rotated: list[np.ndarray], name: str, hash_size: int) -> np.ndarray:
+    """(n, V, h, w) float hash inputs of every variant (pHash: its (n, V, hash_size, hash_size) DCT block)."""
+    n, side = len(plain), plain.shape[-1]
+    w, h = hash_input_size(name, hash_size, (side, side))
+
+    def matrix(n_out: int, offset: float, crop: float) -> np.ndarray:
+        if name == "phash":
+            return _dct_resample(side, hash_size, offset, crop)
+        return _resample_axis(n_out, side, offset, crop)
+
+    n_rows, n_cols = (hash_size, hash_size) if name == "phash" else (h, w)
+    out = np.empty((n, len(VARIANT_NAMES), n_rows, n_cols), dtype=np.float32)
+    cols = {(c, ox): plain @ matrix(w, ox, c).T for c, ox, _ in VARIANT_OFFSETS}
+    for k, (c, ox, oy) in enumerate(VARIANT_OFFSETS):
+        out[:, k] = matrix(h, oy, c) @ cols[(c, ox)]
+    row_whole, col_whole = matrix(h, 0.0, 0.0), matrix(w, 0.0, 0.0)
+    for r, image in enumerate(rotated):
+        out[:, len(VARIANT_OFFSETS) + r] = row_whole @ image @ col_whole.T
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _resample_axis(n_out: int, side: int, offset: float, crop: float) -> np.ndarray:
+    """(n_out, side) float32 resampling of one axis of the crop removing ``crop`` at ``offset``."""
+    return _resample_matrix(n_out, side, side * crop * offset, side * (1 - crop)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=32)
+def _dct_resample(side: int, hash_size: int, offset: float, crop: float) -> np.ndarray:
+    """(hash_size, side): the low-frequency rows of pHash's DCT-II after resampling one axis of a crop."""
+    n_in = hash_size * 4  # pHash's input side (imagehash's highfreq_factor 4)
+    k, m = np.arange(hash_size)[:, None], np.arange(n_in)[None, :]
+    dct = 2 * np.cos(np.pi * k * (2 * m + 1) / (2 * n_in))  # scipy.fftpack.dct type II, unnormalised
+    resample = _resample_matrix(n_in, side, side * crop * offset, side * (1 - crop))
+    return (dct @ resample).astype(np.float32)
+
+
+def _thumbnail_properties(bases: np.ndarray) -> np.ndarray:
+    """(n, 3) brightness (mean gray level), contrast (its standard deviation) and sharpness (variance of a
+    4-neighbour Laplacian, higher = sharper) of a batch of 64 x 64 gray thumbnails."""
+    gray = bases.astype(np.float32)
+    lap = (gray[:, 1:-1, :-2] + gray[:, 1:-1, 2:] + gray[:, :-2, 1:-1] + gray[:, 2:, 1:-1] - 4 * gray[:, 1:-1, 1:-1])
+    flat = gray.reshape(len(gray), -1)
+    return np.stack([flat.mean(axis=1), flat.std(axis=1), lap.reshape(len(gray), -1).var(axis=1)], axis=1)
 
 
 def full_pixel_digest(data: bytes, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> int | None:

@@ -34,7 +34,14 @@ from threadpoolctl import threadpool_limits
 
 from splitcheck._parallel import parallel_map
 from splitcheck.signatures.cache import SignatureCache
-from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_image_bytes, hash_records
+from splitcheck.signatures.decode import (
+    DecodeSettings,
+    ImageRecord,
+    PayloadBatch,
+    decode_image_bytes,
+    decode_payloads,
+    hash_records,
+)
 
 #: Bumped whenever the computation of any image signature changes (invalidates cached records).
 ALGO_VERSION = "img-14"
@@ -79,6 +86,7 @@ def compute_image_signatures(
     records: list[ImageRecord | str | None] = [None] * n
     digests: list[bytes | None] = [None] * n
     hits = 0
+    bulk: tuple[list[int], PayloadBatch] | None = None
     stats = [_stat(p) for p in paths]
 
     if cache is not None and cache.enabled:
@@ -89,9 +97,15 @@ def compute_image_signatures(
                 digests[i] = next(it)
         wanted = [d for d in digests if d is not None]
         payloads = cache.get(wanted, key) if wanted else {}
-        for i, d in enumerate(digests):
-            if d is not None and d in payloads:
-                records[i] = _from_cache(d, payloads[d], settings)
+        rows = [i for i, d in enumerate(digests) if d is not None and d in payloads]
+        try:  # a rescan: every payload at once, no object per image
+            bulk = (rows, decode_payloads([payloads[digests[i]] for i in rows], settings))  # type: ignore[index]
+            for i in rows:
+                records[i] = _FROM_BULK
+            hits += len(rows)
+        except (ValueError, UnicodeDecodeError, struct.error):  # a damaged payload among them: one by one
+            for i in rows:
+                records[i] = _from_cache(digests[i], payloads[digests[i]], settings)  # type: ignore[arg-type]
                 hits += records[i] is not None
         if progress and hits:
             progress(hits)
@@ -129,7 +143,7 @@ def compute_image_signatures(
     # parallel_map hands each chunk's result to ``progress_of`` in the main process, in order, as it arrives
     parallel_map(_compute_chunk, tasks, jobs=jobs, chunksize=1, progress=progress or _no_progress, progress_of=take,
                  min_items=2 if len(todo) >= MIN_IMAGES_FOR_POOL else len(tasks) + 1)
-    return _assemble(records, settings, hits)
+    return _assemble(records, settings, hits, bulk, digests)
 
 
 def _stat(path: str) -> tuple[str, int, int, int] | None:
@@ -257,7 +271,13 @@ def _lookup(cache_path: str, contents: list[bytes], key: str) -> dict[bytes, byt
     return dict(rows)
 
 
-def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings, hits: int) -> ImageSignatures:
+#: Placeholder record of an image whose cached payload is decoded in bulk (see ``_assemble``).
+_FROM_BULK = "read from the cache in bulk"
+
+
+def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings, hits: int,
+              bulk: tuple[list[int], PayloadBatch] | None = None,
+              digests: list[bytes | None] | None = None) -> ImageSignatures:
     n = len(records)
     digest = np.zeros(n, dtype=np.uint64)
     pixel = np.zeros(n, dtype=np.uint64)
@@ -270,7 +290,21 @@ def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings,
     texts: list[tuple[str | None, str | None]] = [(None, None)] * n
     errors = []
     described: list[tuple[int, np.ndarray]] = []
+    if bulk is not None and bulk[0]:
+        rows, batch = bulk
+        valid[rows] = True
+        digest[rows] = np.frombuffer(b"".join(digests[i][:8] for i in rows), dtype="<u8")  # type: ignore[index]
+        pixel[rows] = batch.pixel
+        numbers[rows] = batch.numbers
+        for name, values in batch.hashes.items():
+            hashes[name][rows] = values
+        for name, values in batch.variants.items():
+            variants[name][rows] = values
+        for i, text in zip(rows, batch.texts):
+            texts[i] = text
     for i, record in enumerate(records):
+        if record is _FROM_BULK:
+            continue
         if not isinstance(record, ImageRecord):
             errors.append((i, record or "not processed"))
             continue

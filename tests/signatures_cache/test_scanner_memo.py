@@ -35,7 +35,7 @@ def _statuses(report: splitcheck.Report) -> dict[str, str]:
 
 
 def _refuse_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self, context):  # noqa: ANN001
+    def boom(self, context):
         raise RuntimeError("recomputed")
 
     for name in MEMOISED:
@@ -56,7 +56,7 @@ def test_rescan_reads_the_statistics_findings_and_a_changed_input_recomputes_the
     assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
 
     # one validation image moves to another class: its label changes, every statistics scanner reruns
-    moved = sorted((splits / "val" / "car").iterdir())[0]
+    moved = min((splits / "val" / "car").iterdir())
     moved.rename(splits / "val" / "flower" / moved.name)
     third = _scan(splits, cache)
     assert _statuses(third) == dict.fromkeys(MEMOISED, "failed")

@@ -1,0 +1,84 @@
+"""A rescan decodes every cached payload at once: the signatures are the same as the first scan's."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from splitcheck.signatures.cache import DB_NAME, SignatureCache
+from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_payloads
+from splitcheck.signatures.images import algo_key, compute_image_signatures
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "images"
+
+
+def _paths() -> list[str]:
+    return sorted(str(p) for p in FIXTURES.rglob("*") if p.is_file())
+
+
+def _same(a, b) -> None:
+    assert np.array_equal(a.valid, b.valid) and np.array_equal(a.digest, b.digest)
+    assert np.array_equal(a.pixel, b.pixel)
+    assert a.hashes.keys() == b.hashes.keys() and a.variants.keys() == b.variants.keys()
+    for name in a.hashes:
+        assert np.array_equal(a.hashes[name], b.hashes[name])
+    for name in a.variants:
+        assert np.array_equal(a.variants[name], b.variants[name])
+    pd.testing.assert_frame_equal(a.properties, b.properties)
+    assert a.errors == b.errors
+
+
+@pytest.mark.parametrize("settings", [DecodeSettings(), DecodeSettings(hashes=("whash", "ahash"), hash_size=16,
+                                                                       mirror=False, variants=False)])
+def test_bulk_rescan_matches_the_first_scan(tmp_path, settings):
+    paths = _paths()
+    with SignatureCache(tmp_path) as cache:
+        first = compute_image_signatures(paths, settings, cache=cache)
+    with SignatureCache(tmp_path) as cache:
+        second = compute_image_signatures(paths, settings, cache=cache)
+    # the first scan reads only the byte copies back (4 in the fixture); the rescan reads every readable image
+    assert first.cache_hits == 4 and second.cache_hits == int(first.valid.sum()) > 200
+    assert first.errors  # the fixture's truncated JPEG is reported both times, from no payload
+    _same(first, second)
+
+
+def test_decode_payloads_equals_one_record_at_a_time():
+    settings = DecodeSettings()
+    record = ImageRecord(b"c" * 16, 12345, {}, np.arange(6, dtype=float), "RGB", "JPEG")
+    widths = settings.hash_widths()
+    rng = np.random.default_rng(0)
+    record.hashes = {name: rng.integers(0, 256, w, dtype=np.uint8) for name, w in widths.items()}
+    record.variants = {name: rng.integers(0, 256, (settings.n_variants, widths[name]), dtype=np.uint8)
+                       for name in settings.hashes}
+    other = ImageRecord(b"d" * 16, 7, dict(record.hashes), np.full(6, np.nan), "L", "PNG", dict(record.variants))
+    payloads = [record.to_payload(), other.to_payload()]
+    batch = decode_payloads(payloads, settings)
+    for k, original in enumerate((record, other)):
+        single = ImageRecord.from_payload(original.content, payloads[k], settings)
+        assert batch.pixel[k] == single.pixel and batch.texts[k] == (single.mode, single.format)
+        assert np.array_equal(batch.numbers[k], single.numbers, equal_nan=True)
+        for name in widths:
+            assert np.array_equal(batch.hashes[name][k], single.hashes[name])
+        for name in settings.hashes:
+            assert np.array_equal(batch.variants[name][k], single.variants[name])
+    with pytest.raises(ValueError):
+        decode_payloads([payloads[0][:-3]], settings)
+
+
+def test_a_damaged_payload_is_decoded_again_and_the_rest_still_read(tmp_path):
+    paths, settings = _paths(), DecodeSettings()
+    with SignatureCache(tmp_path) as cache:
+        first = compute_image_signatures(paths, settings, cache=cache)
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    with conn:
+        (digest,) = conn.execute("SELECT digest FROM signatures WHERE algo = ? LIMIT 1", (algo_key(settings),)).fetchone()
+        conn.execute("UPDATE signatures SET payload = ? WHERE digest = ?", (b"\x01\x02", digest))
+    conn.close()
+    with SignatureCache(tmp_path) as cache:
+        second = compute_image_signatures(paths, settings, cache=cache)
+    assert second.cache_hits == int(first.valid.sum()) - 1  # the damaged one is decoded from its file
+    _same(first, second)
