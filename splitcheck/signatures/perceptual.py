@@ -30,7 +30,6 @@ A mirrored image is hashed by passing ``stack[:, :, ::-1]`` (any strides are acc
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from typing import TYPE_CHECKING
 
 import numpy as np
