@@ -8,6 +8,10 @@ items that could not be read are zero rows (they match nothing).
 
 Memo keys: ``embed:embedder`` (the fitted embedder), ``embed:raw:<split>:<identity>`` (vectors before
 whitening) and ``embed:<split>:<identity>`` (final vectors).
+
+Image vectors of the default descriptor come from the signature decode pass, and those of any embedder with a
+cache identity from the signature cache when it is on (:mod:`splitcheck.embed.store`); other embedders decode
+the images again here (:mod:`splitcheck.embed.pixels`).
 """
 
 from __future__ import annotations
