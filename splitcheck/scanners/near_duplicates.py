@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +16,7 @@ from scipy.sparse.csgraph import connected_components
 from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
 from splitcheck.index.hamming import hamming_distances, hamming_pairs
+from splitcheck.index.multihash import MultiHashIndex
 from splitcheck.scanners.base import Param, Rule, Scanner, cluster_evidence, in_range, register
 from splitcheck.signatures.decode import VARIANT_NAMES, DecodeSettings
 from splitcheck.signatures.images import ImageSignatures
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
 HASHES = ("phash", "dhash", "ahash", "whash")
 #: Bumped when the pair search changes (invalidates memoised pair lists in the signature cache).
 PAIRS_VERSION = "pairs-1"
+INDEXES = ("auto", "flat", "multihash")
+Search = Callable[[dict[str, np.ndarray], bool], tuple[np.ndarray, np.ndarray]]
+#: Base codes above which ``index = auto`` searches by multi-index hashing (crossover measured on this machine).
+MULTIHASH_ABOVE = 1_000
 
 
 def _hash_list(value: object) -> str | None:
@@ -81,6 +87,13 @@ class NearDuplicateScanner(Scanner):
         "variants": Param(True, "Also match each image's crops (7.5% off the sides, 9 offsets) and ±4° "
                                 "rotations, so cropped and slightly rotated copies are found.", _boolean),
         "within_split": Param(True, "Also report near-duplicate groups inside each split (DQ202, info).", _boolean),
+        "index": Param("auto", "Hamming search: flat (faiss, every query against every code), multihash (bucket "
+                       "tables on bands of each hash, exact, far fewer comparisons at scale) or auto (multihash "
+                       "above multihash-above codes searched); both return exactly the same pairs.",
+                       lambda v: None if v in INDEXES else f"must be one of {', '.join(INDEXES)}"),
+        "multihash_above": Param(MULTIHASH_ABOVE, "With index = auto, searches over more base codes than this (images "
+                                 "of the earlier split times 12 with variants) use multi-index hashing; measured "
+                                 "crossover in benchmarks/scaling/near_index.py.", in_range(0, None, integer=True)),
     }
 
     def skip_reason(self, context: ScanContext) -> str | None:
@@ -145,14 +158,12 @@ class NearDuplicateScanner(Scanner):
         va, vb = np.flatnonzero(sa.valid), np.flatnonzero(base_sig.valid)
         bases = {h: _base_codes(base_sig, h, vb, variants) for h in names}
         _, owner, kind = bases[names[0]]
+        search = self._candidates(bases, len(names))
         parts: list[dict[str, np.ndarray]] = []
         for suffix in [""] + (["_mirror"] if self.settings["mirror"] else []):
-            first = sa.hashes[names[0] + suffix][va]
-            self_search = sb is None and not suffix
-            qi, bi, d0 = hamming_pairs(first, None if self_search else bases[names[0]][0], min(t, cap))
-            per_hash = [d0.astype(np.int64)]
-            for h in names[1:]:
-                per_hash.append(hamming_distances(sa.hashes[h + suffix][va][qi], bases[h][0][bi]).astype(np.int64))
+            qi, bi = search({h: sa.hashes[h + suffix][va] for h in names}, sb is None and not suffix)
+            per_hash = [hamming_distances(sa.hashes[h + suffix][va][qi], bases[h][0][bi]).astype(np.int64)
+                        for h in names]
             per = np.stack(per_hash, axis=1) if len(qi) else np.zeros((0, len(names)), np.int64)
             total = per.sum(axis=1)
             ia, ib = va[qi], owner[bi]
@@ -168,6 +179,37 @@ class NearDuplicateScanner(Scanner):
         first_of_pair = np.ones(len(order), dtype=bool)
         first_of_pair[1:] = (raw["a"][1:] != raw["a"][:-1]) | (raw["b"][1:] != raw["b"][:-1])
         return {k: v[first_of_pair] for k, v in raw.items()}
+
+    def _candidates(self, bases: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], n_hashes: int) -> Search:
+        """A function of the query hashes (and self-search flag) giving candidate (query, base) rows.
+
+        flat: one faiss search on the first hash with radius ``min(threshold, max-hash-distance)``.
+        multihash: pigeonhole over the hashes (a pair whose summed distance is at most the threshold is within
+        ``threshold // n_hashes`` on some hash), so each hash is searched with that radius (capped by
+        max-hash-distance) in its bucket tables, and the union is the candidate set. The pairs kept after
+        the checks in :meth:`_search` are the same either way.
+        """
+        names = list(bases)
+        t, cap = self.settings["threshold"], self.settings["max_hash_distance"]
+        n_base = len(bases[names[0]][0])
+        method = self.settings["index"]
+        if method == "auto":
+            method = "multihash" if n_base > self.settings["multihash_above"] else "flat"
+        n_bits = bases[names[0]][0].shape[1] * 8
+        radius = min(cap, t // n_hashes if n_hashes > 1 else t)
+        if method == "flat" or radius >= n_bits or n_base == 0:
+            def flat(queries: dict[str, np.ndarray], self_search: bool) -> tuple[np.ndarray, np.ndarray]:
+                first = names[0]
+                qi, bi, _ = hamming_pairs(queries[first], None if self_search else bases[first][0], min(t, cap))
+                return qi, bi
+            return flat
+        indexes = {h: MultiHashIndex(bases[h][0], radius) for h in names}
+
+        def multihash(queries: dict[str, np.ndarray], self_search: bool) -> tuple[np.ndarray, np.ndarray]:
+            found = [indexes[h].pairs(None if self_search else queries[h])[:2] for h in names]
+            key = np.unique(np.concatenate([qi * n_base + bi for qi, bi in found]))
+            return key // n_base, key % n_base
+        return multihash
 
     # ------------------------------------------------------------------------------------------ cross
     def _cross(self, context: ScanContext, a: Split, b: Split) -> Finding | None:
