@@ -49,3 +49,22 @@ def test_missing_and_rare_classes():
 def test_bad_config_value_is_a_config_error():
     with pytest.raises(sc.ConfigError, match="alpha must be a number <= 1.0"):
         sc.scan(train=np.zeros((2, 2)), val=np.ones((2, 2)), config={"class-distribution": {"alpha": 3}})
+
+
+def test_chi_square_and_jensen_shannon_match_scipy():
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import chi2_contingency
+
+    from splitcheck.scanners.class_distribution import _chi2_contingency, _jensen_shannon
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        observed = rng.integers(0, 200, (2, int(rng.integers(2, 12))))
+        observed[:, :2] += 1
+        chi2, p_value, dof, expected = chi2_contingency(observed, correction=False)
+        ours = _chi2_contingency(observed)
+        assert ours[0] == pytest.approx(chi2, rel=1e-12) and ours[1] == pytest.approx(p_value, rel=1e-9, abs=1e-300)
+        assert ours[2] == dof and np.allclose(ours[3], expected)
+        shares = observed / observed.sum(axis=1, keepdims=True)
+        assert _jensen_shannon(shares[0], shares[1]) == pytest.approx(jensenshannon(shares[0], shares[1], base=2),
+                                                                      abs=1e-12)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from splitcheck._parallel import parallel_map
 from splitcheck.signatures.cache import SignatureCache
@@ -140,6 +140,8 @@ def compute_image_signatures(
             cache.put(new_payloads)  # type: ignore[union-attr]
         return len(chunk_results)
 
+    if todo:
+        _preload(settings)
     # parallel_map hands each chunk's result to ``progress_of`` in the main process, in order, as it arrives
     parallel_map(_compute_chunk, tasks, jobs=jobs, chunksize=1, progress=progress or _no_progress, progress_of=take,
                  min_items=2 if len(todo) >= MIN_IMAGES_FOR_POOL else len(tasks) + 1)
@@ -181,8 +183,24 @@ def _compute_chunk(task: tuple[list[str], DecodeSettings, str | None, str]) -> l
     In a pool, workers ignore Ctrl-C (``_parallel``'s initializer): a worker killed by KeyboardInterrupt while
     holding the pool's queue lock would leave the scan hanging; the main process exits with code 130.
     """
-    with threadpool_limits(1):  # the batch maths is small: BLAS threads would only spin against the decoders
+    global _THREADPOOLS
+    if _THREADPOOLS is None:  # inspecting the loaded libraries costs ~3 ms: once per process, not per chunk
+        _THREADPOOLS = ThreadpoolController()
+    with _THREADPOOLS.limit(limits=1):  # the batch maths is small: BLAS threads would only spin against decoders
         return _compute_chunk_inner(task)
+
+
+_THREADPOOLS: ThreadpoolController | None = None
+
+
+def _preload(settings: DecodeSettings) -> None:
+    """Import what hashing fresh images needs before the workers fork, so they share it instead of each
+    importing it again (scipy and pywt are otherwise imported where used: a cached rescan never needs them)."""
+    import scipy.fftpack  # noqa: F401
+    import scipy.sparse  # noqa: F401
+
+    if "whash" in settings.hashes:
+        import pywt  # noqa: F401
 
 
 def _compute_chunk_inner(task: tuple[list[str], DecodeSettings, str | None, str]) -> list[_Outcome]:
