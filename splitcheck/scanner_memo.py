@@ -1,9 +1,10 @@
-"""Findings of the statistics scanners, memoised in the signature cache by everything they read.
+"""Findings of deterministic scanners, memoised in the signature cache by everything they read.
 
-The statistics scanners (class mix, drift, adversarial validation, difficulty) are deterministic
-functions of the splits (ids, labels, groups, times, the content of every item), of the leakage found
-before them and of the embeddings of this scan; on an unchanged dataset a rescan would recompute the
-same findings (seconds of model fitting at 20k images). Their findings are stored under a key that
+The near-duplicate scanner (pairs, transform guesses, within-split groups) and the statistics scanners
+(class mix, drift, adversarial validation, difficulty) are deterministic functions of the splits (ids,
+labels, groups, times, the content of every item), of the leakage found before them and of the
+embeddings of this scan; on an unchanged dataset a rescan would recompute the same findings (seconds
+at 20k images). Scanners say so with ``memoise = True``. Their findings are stored under a key that
 digests all of those inputs plus the scanner's settings and splitcheck's version, so a change to any of
 them recomputes.
 
@@ -45,8 +46,11 @@ def memo_key(context: ScanContext, scanner: Scanner) -> bytes:
         if finding.evidence is not None:
             h.update(_frame_digest(finding.evidence))
     for key in sorted(k for k in context.memo if isinstance(k, str) and k.startswith("embed:")):
+        value = context.memo[key]
+        if not isinstance(value, (np.ndarray, dict, str)):
+            continue  # an embedder, whitener or index object: its repr holds a memory address; the vectors count
         h.update(f"|{key}|".encode())  # embeddings of this scan, used by the statistics where present
-        _update_with(h, context.memo[key])
+        _update_with(h, value)
     return h.digest()
 
 

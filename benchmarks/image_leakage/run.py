@@ -198,7 +198,7 @@ def _fmt(value: Any, spec: str) -> str:
 
 def table(results: dict[str, dict[str, Any]], transforms: list[str]) -> str:
     """The comparison table as fixed-width text."""
-    head = (f"{'tool':<20} {'wall s':>8} {'img/s':>8} {'RSS MB':>7} {'tree MB':>7} {'prec':>5} {'recall':>6} "
+    head = (f"{'tool':<20} {'wall s':>8} {'cpu s':>7} {'img/s':>8} {'RSS MB':>7} {'tree MB':>7} {'prec':>5} {'recall':>6} "
             f"{'F1':>5} " + " ".join(f"{SHORT.get(t, t):>6}" for t in transforms))
     lines = [head, "-" * len(head)]
     for name, rec in results.items():
@@ -208,7 +208,8 @@ def table(results: dict[str, dict[str, Any]], transforms: list[str]) -> str:
         sc = rec.get("score") or {}
         recall = sc.get("recall", {})
         lines.append(
-            f"{name:<20} {_fmt(rec.get('wall_s'), '8.2f')} {_fmt(rec.get('images_per_s'), '8.0f')} "
+            f"{name:<20} {_fmt(rec.get('wall_s'), '8.2f')} {_fmt(rec.get('cpu_s'), '7.2f')} "
+            f"{_fmt(rec.get('images_per_s'), '8.0f')} "
             f"{_fmt(rec.get('peak_rss_mb'), '7.0f')} {_fmt(rec.get('peak_tree_mb'), '7.0f')} "
             f"{_fmt(sc.get('precision'), '5.2f')} {_fmt(sc.get('recall_all'), '6.2f')} {_fmt(sc.get('f1'), '5.2f')} "
             + " ".join(f"{_fmt(recall.get(t), '6.2f')}" for t in transforms)
@@ -237,6 +238,16 @@ def target_checks(results: dict[str, dict[str, Any]], mean_side: float | None) -
     add(f"imagehash loop / splitcheck wall >= {LOOP_SPEEDUP_TARGET} (images >= 500 px)", speedup,
         None if speedup is None or small else speedup >= LOOP_SPEEDUP_TARGET,
         f"mean side {mean_side:.0f} px < 500: there the floor is the target" if small else "")
+    # CPU seconds (user + sys of the tool and its workers) do not count the time other work on a shared machine
+    # takes from the tool: the ratios to trust when the load average was high (they assume equal parallelism)
+    cpu = {name: (None if results.get(name, {}).get("error") else results.get(name, {}).get("cpu_s"))
+           for name in ("splitcheck", "decode floor", "imagehash loop")}
+    if cpu["splitcheck"] and cpu["decode floor"]:
+        add("(cpu) splitcheck cpu s / decode floor cpu s", cpu["splitcheck"] / cpu["decode floor"], None,
+            "informative: CPU seconds, unaffected by other load")
+    if cpu["splitcheck"] and cpu["imagehash loop"]:
+        add("(cpu) imagehash loop cpu s / splitcheck cpu s / 2 cores", cpu["imagehash loop"] / cpu["splitcheck"] * 2,
+            None, "informative: the loop uses one core, splitcheck two")
     cache_speedup = sc / cached if sc and cached else None
     add(f"first scan / cached rescan >= {CACHE_SPEEDUP_TARGET}", cache_speedup,
         None if cache_speedup is None else cache_speedup >= CACHE_SPEEDUP_TARGET)

@@ -88,10 +88,20 @@ def load_image_folder(name: str, root: Path) -> Split:
         items=items,
         source=str(root),
         root=root,
-        paths=[str(root / p) for p in rel_paths],
+        paths=_joined(root, rel_paths),
     )
     split.notes.append("layout: ImageFolder (labels from class folders)" if nested else "layout: flat image folder")
     if unopened:
         split.notes.append(f"{len(unopened)} folders could not be opened and were not listed: "
                            + "; ".join(unopened[:5]) + (" ..." if len(unopened) > 5 else ""))
     return split
+
+
+def _joined(root: Path, rel_paths: list[str]) -> list[str]:
+    """``[str(root / p) for p in rel_paths]`` for clean relative POSIX paths, without a Path object per file
+    (a third of a second per 20,000 images)."""
+    base = str(root)
+    if base == ".":
+        return list(rel_paths)
+    prefix = base if base.endswith("/") else base + "/"
+    return [prefix + p for p in rel_paths]

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
@@ -67,6 +65,7 @@ class NearDuplicateScanner(Scanner):
     """
 
     name = "near_duplicates"
+    memoise = True
     rules = {
         "LK102": Rule("cross-split-near-duplicate", Severity.ERROR,
                       "An image of one split is a transformed copy (perceptual-hash neighbour) of an image of another."),
@@ -277,6 +276,9 @@ class NearDuplicateScanner(Scanner):
         if pairs.empty:
             return None
         n = len(split)
+        from scipy.sparse import coo_matrix  # imported where used (start-up time of every scan)
+        from scipy.sparse.csgraph import connected_components
+
         graph = coo_matrix((np.ones(len(pairs)), (pairs["a"].to_numpy(), pairs["b"].to_numpy())), shape=(n, n))
         _, component = connected_components(graph, directed=False)
         members = np.unique(np.concatenate([pairs["a"].to_numpy(), pairs["b"].to_numpy()]))

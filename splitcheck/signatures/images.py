@@ -87,7 +87,8 @@ def compute_image_signatures(
     digests: list[bytes | None] = [None] * n
     hits = 0
     bulk: tuple[list[int], PayloadBatch] | None = None
-    stats = [_stat(p) for p in paths]
+    cwd = os.getcwd()
+    stats = [_stat(p, cwd) for p in paths]
 
     if cache is not None and cache.enabled:
         known = cache.lookup_files([s for s in stats if s is not None])  # type: ignore[misc]
@@ -148,14 +149,15 @@ def compute_image_signatures(
     return _assemble(records, settings, hits, bulk, digests)
 
 
-def _stat(path: str) -> tuple[str, int, int, int] | None:
+def _stat(path: str, cwd: str | None = None) -> tuple[str, int, int, int] | None:
     try:
         st = os.stat(path)
     except (OSError, ValueError):  # ValueError: a NUL character in the path
         return None
     if not stat.S_ISREG(st.st_mode):
         return None  # only regular files are remembered by their stat
-    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    # os.path.abspath, with the working directory read once per split instead of once per file
+    return (os.path.normpath(os.path.join(cwd or os.getcwd(), path)), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _no_progress(k: int) -> None:

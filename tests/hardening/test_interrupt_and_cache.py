@@ -112,9 +112,9 @@ def test_interrupted_scan_keeps_its_work_and_a_rerun_matches(dataset, tmp_path, 
     # train image, whose record is in the cache by the time val is scanned)
     assert _from_cache(rerun) == stored + 1
     assert rerun["findings"] == baseline["findings"]
-    # every distinct image, the memoised pair lists, and the findings of the 4 statistics scanners
+    # every distinct image, the memoised pair lists, and the findings of the near-duplicate and 4 statistics scanners
     assert _count(db, where=f"WHERE algo != '{MEMO_ALGO}'") == N_TRAIN + N_VAL + 3
-    assert _count(db, where=f"WHERE algo = '{MEMO_ALGO}'") == 4
+    assert _count(db, where=f"WHERE algo = '{MEMO_ALGO}'") == 5
 
 
 def test_two_scans_share_one_cache_at_the_same_time(dataset, tmp_path):

@@ -40,7 +40,7 @@ def test_no_cache_writes_nothing_and_cache_commands(image_splits, tmp_path):
                             use_cache=False)
     assert not cache.exists()
     memoised = [r.name for r in first.scanners if r.status == "ok" and registered_scanners()[r.name].memoise]
-    assert memoised == ["class_distribution", "feature_drift", "difficulty_gap"]  # adversarial: too few items
+    assert memoised == ["near_duplicates", "class_distribution", "feature_drift", "difficulty_gap"]  # not: adversarial
     runner = CliRunner()
     result = runner.invoke(main, ["scan", str(image_splits["train"]), str(image_splits["val"]), "--cache-dir",
                                   str(cache), "--no-progress"])
@@ -48,8 +48,8 @@ def test_no_cache_writes_nothing_and_cache_commands(image_splits, tmp_path):
     info = runner.invoke(main, ["cache", "info", "--cache-dir", str(cache)])
     assert info.exit_code == 0
     assert "files: 30" in info.output
-    # 30 images + 3 memoised pair searches (val-train, train, val) + the findings of 3 statistics scanners
-    assert "signatures: 36" in info.output
+    # 30 images + 3 memoised pair searches (val-train, train, val) + the findings of the 4 memoised scanners
+    assert "signatures: 37" in info.output
     cleared = runner.invoke(main, ["cache", "clear", "--cache-dir", str(cache)])
     assert cleared.exit_code == 0 and "MB freed" in cleared.output
     info = runner.invoke(main, ["cache", "info", "--cache-dir", str(cache)])

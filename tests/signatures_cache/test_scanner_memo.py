@@ -45,7 +45,8 @@ def _refuse_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_rescan_reads_the_statistics_findings_and_a_changed_input_recomputes_them(splits, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = _scan(splits, cache)
-    assert MEMOISED == ["class_distribution", "feature_drift", "adversarial_validation", "difficulty_gap"]
+    assert MEMOISED == ["near_duplicates", "class_distribution", "feature_drift", "adversarial_validation",
+                        "difficulty_gap"]
     assert _statuses(first) == dict.fromkeys(MEMOISED, "ok")
     statistics = [f for f in first.findings if f.scanner in MEMOISED]
     assert {f.code for f in statistics} >= {"DS101"} and any(f.evidence is not None for f in statistics)
