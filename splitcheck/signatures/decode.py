@@ -162,12 +162,17 @@ def decode_payloads(payloads: list[bytes], settings: DecodeSettings) -> PayloadB
     dtype = np.dtype(layout)
     fixed = dtype.itemsize
     texts = []
+    known: dict[bytes, tuple[str, str]] = {}  # the (mode, format) tails repeat: each distinct one parsed once
     for payload in payloads:
-        (length,) = struct.unpack_from("<H", payload, fixed)
-        if len(payload) != fixed + 2 + length:
-            raise ValueError("payload of another layout")
-        mode, fmt = payload[fixed + 2:].decode().split("\x1f")
-        texts.append((mode, fmt))
+        tail = payload[fixed:]
+        text = known.get(tail)
+        if text is None:
+            (length,) = struct.unpack_from("<H", tail, 0)
+            if len(tail) != 2 + length:
+                raise ValueError("payload of another layout")
+            mode, fmt = tail[2:].decode().split("\x1f")
+            text = known[tail] = (mode, fmt)
+        texts.append(text)
     table = np.frombuffer(b"".join(p[:fixed] for p in payloads), dtype=dtype)
     return PayloadBatch(
         table["pixel"].astype(np.uint64), table["numbers"].astype(np.float64),
