@@ -38,8 +38,9 @@ ALGO_PREFIX = "emb-v1|"
 #: How the pixels of embedders other than the decode-pass descriptor are made (splitcheck.embed.pixels).
 PIXELS_SOURCE = "src=pixels-v1"
 #: ``context.memo`` key of the per-split counts: {"decoded": made in the signature pass, "cached": read from
-#: the cache, "computed": embedded now, "stored": written to the cache}.
-STATS_KEY = "embed:store:{split}"
+#: the cache, "computed": embedded now, "stored": written to the cache}. Deliberately not under ``embed:``:
+#: the statistics scanners' memo digests every ``embed:`` entry, and these counts differ on a rescan.
+STATS_KEY = "embedding-store:{split}"
 
 
 def cache_identity(embedder: Any) -> str | None:

@@ -221,3 +221,34 @@ def test_scan_with_embedder_twice_gives_the_same_findings(tmp_path: Path) -> Non
     assert len(found) == 2 and found[0] == found[1]
     # two of the three 49 %-area crops are found, and nothing else (the third is a known miss of strong crops)
     assert found[0] == pairs - {("v0002.png", "t0021.png")}
+
+
+def test_rescan_with_image_embeddings_reads_every_statistics_finding_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statistics scanners read this scan's embeddings; a rescan with the same embedder must still hit their memo
+    (their key digests the vectors, not the embedder or index objects, whose repr holds a memory address)."""
+    from splitcheck.scanners.base import registered_scanners
+
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "fixtures" / "images", root)
+    train, val = root / "train", root / "val"
+    cache = tmp_path / "cache"
+    memoised = [name for name, cls in registered_scanners().items() if cls.memoise]
+
+    def scan() -> splitcheck.Report:
+        return splitcheck.scan(train=train, val=val, embedder="colour-gradient", cache_dir=cache, config={})
+
+    first = scan()
+    assert {run.name: run.status for run in first.scanners if run.name in memoised} == dict.fromkeys(memoised, "ok")
+    assert any(f.code == "LK103" for f in first.findings)  # the embeddings were computed and used
+
+    def boom(self: object, context: object) -> None:
+        raise RuntimeError("recomputed")
+
+    for name in memoised:
+        monkeypatch.setattr(registered_scanners()[name], "run", boom)
+    second = scan()
+    assert {run.name: run.status for run in second.scanners if run.name in memoised} == dict.fromkeys(memoised, "ok")
+    assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
