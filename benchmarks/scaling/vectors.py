@@ -6,10 +6,11 @@ planted near-copies of base vectors. The base is generated in shards of 1M vecto
 never held whole: each shard is generated, encoded into a copy of the trained index, searched by every
 query, and dropped (:class:`splitcheck.index.ivfpq.ShardedIvfPq`); the per-shard top-10 lists are merged.
 
-Reported per size: training (sample size, lists, seconds), search seconds (encode + search + exact
-re-ranking of 4 x k candidates per shard), peak RSS of the process, cost per item, the share of planted
-copies found at rank 1, and recall@10 against an exact (flat) search of 1,000 queries over the whole base
-(streamed shard by shard as well). Each size runs in its own process::
+Inverted lists: ``LISTS_PER_SQRT`` x sqrt(base) (``--lists-per-sqrt`` to compare others), the queries'
+lists assigned once for all shards. Reported per size: training (sample size, lists, seconds), search
+seconds (encode + search + exact re-ranking of 4 x k candidates per shard), peak RSS of the process, cost
+per item, the share of planted copies found at rank 1, and recall@10 against an exact (flat) search of
+1,000 queries over the whole base (streamed shard by shard as well). Each size runs in its own process::
 
     python benchmarks/scaling/vectors.py --sizes 10k,100k
     python benchmarks/scaling/vectors.py --sizes 1M,10M     # once each, late: minutes
@@ -74,7 +75,8 @@ class Data:
         return q, rows, source
 
 
-def child(n: int, n_probe: int) -> dict:
+def child(n: int, n_probe: int, lists_per_sqrt: float) -> dict:
+    from splitcheck.index import ivfpq
     from splitcheck.index.ivfpq import (
         IvfPqSettings,
         ShardedIvfPq,
@@ -84,7 +86,9 @@ def child(n: int, n_probe: int) -> dict:
         training_size,
     )
 
-    row: dict = {"n": n, "dim": DIM, "k": K, "n_probe": n_probe}
+    ivfpq.LISTS_PER_SQRT = lists_per_sqrt
+    row: dict = {"n": n, "dim": DIM, "k": K, "n_probe": n_probe, "lists_per_sqrt": lists_per_sqrt,
+                 "hnsw_quantiser_above": ivfpq.HNSW_QUANTIZER_LISTS}
     data = Data(n)
     t0 = time.perf_counter()
     queries, rows, source = data.queries()
@@ -126,22 +130,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10k,100k")
     parser.add_argument("--n-probe", type=int, default=16)
+    parser.add_argument("--lists-per-sqrt", type=float, default=None,
+                        help="inverted lists per sqrt(base size) (default: splitcheck's LISTS_PER_SQRT)")
     parser.add_argument("--out", type=Path, default=RESULTS / "vectors.jsonl")
-    parser.add_argument("--child", nargs=2, metavar=("N", "NPROBE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, metavar=("N", "NPROBE", "LISTS_PER_SQRT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(int(args.child[0]), int(args.child[1]))))
+        print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]))))
         return
+    if args.lists_per_sqrt is None:
+        from splitcheck.index.ivfpq import LISTS_PER_SQRT
+
+        args.lists_per_sqrt = LISTS_PER_SQRT
     rows = []
     for n in (parse_size(s) for s in args.sizes.split(",")):
-        row = run_child(Path(__file__), ["--child", str(n), str(args.n_probe)])
+        row = run_child(Path(__file__), ["--child", str(n), str(args.n_probe), str(args.lists_per_sqrt)])
         row["machine"] = machine()
         append(args.out, row)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     for row in rows:
         row["size"] = label(row.get("n", 0))
-    print(markdown(rows, [("size", "items"), ("n_lists", "lists"), ("n_train", "train n"), ("train_s", "train s"),
+    print(markdown(rows, [("size", "items"), ("n_probe", "n_probe"), ("n_lists", "lists"), ("n_train", "train n"),
+                          ("train_s", "train s"),
                           ("search_s", "search s"), ("us_per_item", "µs/item"), ("peak_rss_mb", "peak RSS MB"),
                           ("planted_top1", "planted @1"), ("recall_at_10", "recall@10"),
                           ("top1_exact", "top-1 = exact"), ("process_wall_s", "process s")]))

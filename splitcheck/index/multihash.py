@@ -10,7 +10,9 @@ result is exact: the same pairs and distances as :func:`splitcheck.index.hamming
 A bucket table is a CSR array over all ``2**w`` values of a ``w``-bit band (``w <= MAX_TABLE_BITS``):
 one lookup per probe, no hashing, vectorised over queries and flip patterns. A pair is met in every band
 where its band distance is at most ``s``; it is kept only from the first such band (checked on the codes),
-so each pair comes out once without a global de-duplication.
+so each pair comes out once without a global de-duplication. A band wider than its table
+(:func:`table_bits`) is keyed by its low bits: more candidates, all verified, and "met" then means within
+``s`` on those bits.
 
 Cost per query: ``sum over bands of patterns * (LOOKUP_NS + n_base / 2**w * CANDIDATE_NS)`` against
 ``n_base * FLAT_NS`` for faiss flat; :func:`choose_bands` picks the number of bands that minimises it.
@@ -32,8 +34,11 @@ import numpy as np
 
 from splitcheck.index.banded import _POPCOUNT, band_layout, band_values
 
-#: Widest band with a bucket table (2**24 offsets: 128 MB of int64 at most).
+#: Widest band with a bucket table (2**24 offsets: 64 MB of int32 at most).
 MAX_TABLE_BITS = 24
+#: A band's table is indexed by its low ``max(MIN_TABLE_BITS, log2(n_base) + 1)`` bits at most (a superset
+#: of the candidates, all verified), so wide bands over few codes do not allocate huge tables.
+MIN_TABLE_BITS = 16
 #: Cost model (nanoseconds on this 2-core machine, benchmarks/scaling/near_index.py): one probe of a table
 #: that fits in the L2 cache (at most 2**CACHED_TABLE_BITS offsets) or not, one candidate verified, one
 #: faiss flat comparison.
@@ -60,9 +65,15 @@ def estimated_ns(n_bits: int, max_distance: int, n_base: int, n_bands: int) -> f
     total = 0.0
     for start, stop in band_layout(n_bits, n_bands):
         width = stop - start
-        lookup = LOOKUP_NS_CACHED if width <= CACHED_TABLE_BITS else LOOKUP_NS
-        total += n_patterns(width, flips) * (lookup + n_base / 2.0 ** width * CANDIDATE_NS)
+        bits = min(width, table_bits(n_base))
+        lookup = LOOKUP_NS_CACHED if bits <= CACHED_TABLE_BITS else LOOKUP_NS
+        total += n_patterns(width, flips) * (lookup + n_base / 2.0 ** bits * CANDIDATE_NS)
     return total
+
+
+def table_bits(n_base: int) -> int:
+    """Bits of a band value that index its bucket table for ``n_base`` codes."""
+    return min(MAX_TABLE_BITS, max(MIN_TABLE_BITS, math.ceil(math.log2(max(n_base, 1))) + 1))
 
 
 def choose_bands(n_bits: int, max_distance: int, n_base: int) -> int:
@@ -103,20 +114,20 @@ class MultiHashIndex:
                              f"got {max_distance}")
         self.n_bands = choose_bands(self.n_bits, self.max_distance, len(self.base)) if n_bands is None \
             else int(n_bands)
-        self.layout = band_layout(self.n_bits, self.n_bands)
-        if max(stop - start for start, stop in self.layout) > MAX_TABLE_BITS:
-            raise ValueError(f"bands must be at most {MAX_TABLE_BITS} bits wide; use at least "
-                             f"{math.ceil(self.n_bits / MAX_TABLE_BITS)} bands for {self.n_bits}-bit codes")
+        self.layout = band_layout(self.n_bits, self.n_bands)  # bands of at most 57 bits
         self.flips = self.max_distance // self.n_bands
-        self._tables = [self._table(start, stop) for start, stop in self.layout]
-        self._masks = [_flip_masks(stop - start, self.flips).astype(np.int64) for start, stop in self.layout]
+        self._keep = [(1 << min(stop - start, table_bits(len(self.base)))) - 1 for start, stop in self.layout]
+        self._tables = [self._table(start, stop, keep) for (start, stop), keep in zip(self.layout, self._keep)]
+        # flip patterns that differ only above the table's bits probe the same bucket: probe it once
+        self._masks = [np.unique(_flip_masks(stop - start, self.flips).astype(np.int64) & keep)
+                       for (start, stop), keep in zip(self.layout, self._keep)]
         self._words = _words(self.base)
 
-    def _table(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """(offsets of each band value's bucket, base rows ordered by band value)."""
-        values = band_values(self.base, start, stop).astype(np.int64)
-        order = _radix_order(values, stop - start)
-        counts = np.bincount(values, minlength=1 << (stop - start))
+    def _table(self, start: int, stop: int, keep: int) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets of each bucket, base rows ordered by bucket); a bucket is the band value's bits ``keep``."""
+        values = band_values(self.base, start, stop).astype(np.int64) & keep
+        order = _radix_order(values, keep.bit_length())
+        counts = np.bincount(values, minlength=keep + 1)
         small = len(self.base) < 2 ** 31 - 1  # int32 offsets halve the table: fewer cache misses per probe
         offsets = np.zeros(len(counts) + 1, dtype=np.int32 if small else np.int64)
         offsets[1:] = np.cumsum(counts)
@@ -146,7 +157,7 @@ class MultiHashIndex:
         for band, (start, stop) in enumerate(self.layout):
             offsets, order = self._tables[band]
             masks = self._masks[band]
-            values = band_values(q_codes, start, stop).astype(np.int64)
+            values = band_values(q_codes, start, stop).astype(np.int64) & self._keep[band]
             step = max(1, PROBE_BUDGET // len(masks))
             for first in range(0, len(q_codes), step):
                 yield from self._probe(q_codes, q_words, values, first, min(first + step, len(q_codes)), band,
@@ -185,8 +196,8 @@ class MultiHashIndex:
         first = np.ones(len(qi), dtype=bool)
         if band:
             xor = np.bitwise_xor(q_codes[qi], self.base[bi])
-            for start, stop in self.layout[:band]:
-                first &= _popcount(band_values(xor, start, stop)) > self.flips
+            for (start, stop), keep in zip(self.layout[:band], self._keep):  # met there (on its table's bits)?
+                first &= _popcount(band_values(xor, start, stop) & np.uint64(keep)) > self.flips
         if first.any():
             yield qi[first].astype(np.int64), bi[first].astype(np.int64), d[first].astype(np.int32)
 

@@ -29,7 +29,7 @@ PAIRS_VERSION = "pairs-1"
 INDEXES = ("auto", "flat", "multihash")
 Search = Callable[[dict[str, np.ndarray], bool], tuple[np.ndarray, np.ndarray]]
 #: Base codes above which ``index = auto`` searches by multi-index hashing (crossover measured on this machine).
-MULTIHASH_ABOVE = 1_000
+MULTIHASH_ABOVE = 20_000
 
 
 def _hash_list(value: object) -> str | None:

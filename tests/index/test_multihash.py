@@ -77,8 +77,8 @@ def test_empty_inputs_and_refusals():
     assert all(len(x) == 0 for x in multihash_pairs(some, codes, 3))
     with pytest.raises(ValueError, match="max_distance must be between 0 and the code length"):
         MultiHashIndex(some, 64)
-    with pytest.raises(ValueError, match="bands must be at most 24 bits wide"):
-        MultiHashIndex(some, 3, n_bands=2)
+    with pytest.raises(ValueError, match="bands of 64 bits are wider than 57"):
+        MultiHashIndex(some, 0, n_bands=1)
     with pytest.raises(ValueError, match="queries must be 2-D with 8 bytes per code"):
         MultiHashIndex(some, 3).pairs(np.ones((2, 4), np.uint8))
 
@@ -139,3 +139,14 @@ def test_scanner_multihash_path_gives_the_flat_paths_pairs(planted, within: bool
     assert len(flat["a"]) > (90 if within else 300)
     if not within:
         assert flat["mirrored"].sum() >= 95 and (flat["kind"] > 0).any()
+
+
+def test_wide_bands_over_few_codes_use_small_tables():
+    rng = np.random.default_rng(3)
+    base, queries = codes_with_neighbours(rng, 800, 300, 32, 9)  # 256-bit codes: 11 bands of 23-24 bits
+    index = MultiHashIndex(base, 7)
+    assert index.n_bands == 11 and index.flips == 0
+    assert all(len(offsets) == 2 ** mh.MIN_TABLE_BITS + 1 for offsets, _ in index._tables)
+    assert same(index.pairs(queries), hamming_pairs(queries, base, 7))
+    narrow = MultiHashIndex(base, 10, n_bands=5)  # 51-52-bit bands probed with 2 flips, keyed by 16 bits
+    assert same(narrow.pairs(queries), hamming_pairs(queries, base, 10))

@@ -7,12 +7,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from splitcheck.index import ivfpq
 from splitcheck.index.ivfpq import (
     IvfPqSettings,
     ShardedIvfPq,
+    assign_lists,
     default_lists,
     exact_topk,
     merge_topk,
+    prepare,
     recall_at_k,
     search_shard,
 )
@@ -117,9 +120,9 @@ def test_merge_topk_keeps_the_best_and_breaks_ties_by_id():
 
 
 def test_settings_and_errors():
-    assert default_lists(10_000_000) == 9766 and default_lists(100) == 16
+    assert default_lists(10_000_000) == 6_325 and default_lists(10_000) == 200 and default_lists(4) == 16  # 2 sqrt(n)
     index = ShardedIvfPq(64, expected_base=1_000_000)
-    assert index.n_lists == 977 and index.n_subquantizers == 16
+    assert index.n_lists == 2000 and index.n_subquantizers == 16
     with pytest.raises(ValueError, match="not trained"):
         index.search(np.zeros((1, 64), np.float32), [], 1)
     with pytest.raises(ValueError, match="must divide the dimension"):
@@ -130,3 +133,30 @@ def test_settings_and_errors():
         ShardedIvfPq(8, IvfPqSettings(n_lists=16)).train(np.ones((100, 8), np.float32))
     with pytest.raises(ValueError, match=r"shape \(n, 8\)"):
         ShardedIvfPq(8, IvfPqSettings(n_lists=16)).train(np.ones((400, 9), np.float32))
+
+
+def test_assignment_computed_once_gives_the_per_shard_results(data, trained):
+    base, queries, _ = data
+    index = trained["cosine"]
+    q = prepare(queries, "cosine", DIM)
+    once = assign_lists(index.trained, q, index.settings)
+    assert once[0].shape == (500, index.settings.n_probe)
+    ids = np.arange(5_000)
+    with_once = search_shard(index.trained, ids, base[:5_000], q, 5, index.settings, prepared=True, assignment=once)
+    per_shard = search_shard(index.trained, ids, base[:5_000], q, 5, index.settings, prepared=True)
+    assert np.array_equal(with_once[1], per_shard[1]) and np.array_equal(with_once[0], per_shard[0])
+
+
+def test_hnsw_coarse_quantiser_above_the_list_threshold(data, monkeypatch):
+    base, queries, source = data
+    monkeypatch.setattr(ivfpq, "HNSW_QUANTIZER_LISTS", 32)  # 64 lists: an HNSW graph assigns them,
+    monkeypatch.setattr(ivfpq, "TWO_LEVEL_LISTS", 32)  # trained by two-level k-means
+    index = ShardedIvfPq(DIM, IvfPqSettings(n_lists=64, n_probe=8)).train(base[::2])
+    import faiss
+
+    whole = faiss.deserialize_index(np.frombuffer(index.trained, np.uint8))
+    assert isinstance(faiss.downcast_index(faiss.extract_index_ivf(whole).quantizer), faiss.IndexHNSWFlat)
+    scores, ids = index.search(queries, shards_of(base, 6_000), k=10)
+    assert (ids[:, 0] == source).all() and (scores[:, 0] > 0.999).all()
+    _, truth = exact_topk(queries, base, 10, "cosine")
+    assert recall_at_k(ids, truth) >= 0.95
