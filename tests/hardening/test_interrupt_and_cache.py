@@ -20,8 +20,8 @@ from hardening_corpus import write_images
 from PIL import Image
 
 import splitcheck
-from splitcheck.signatures.cache import DB_NAME, CacheWarning
 from splitcheck.scanner_memo import MEMO_ALGO
+from splitcheck.signatures.cache import DB_NAME, CacheWarning
 
 N_TRAIN, N_VAL = 160, 24
 
