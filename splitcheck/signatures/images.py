@@ -198,11 +198,11 @@ _THREADPOOLS: ThreadpoolController | None = None
 def _preload(settings: DecodeSettings) -> None:
     """Import what hashing fresh images needs before the workers fork, so they share it instead of each
     importing it again (scipy and pywt are otherwise imported where used: a cached rescan never needs them)."""
-    import scipy.fftpack  # imported for the workers to inherit
-    import scipy.sparse
+    import scipy.fftpack
+    import scipy.sparse  # noqa: F401
 
     if "whash" in settings.hashes:
-        import pywt
+        import pywt  # noqa: F401
 
 
 def _compute_chunk_inner(task: tuple[list[str], DecodeSettings, str | None, str]) -> list[_Outcome]:
@@ -229,7 +229,7 @@ def _compute_chunk_inner(task: tuple[list[str], DecodeSettings, str | None, str]
                 # the pixels are what the scan needs; printed from a worker they would only garble the output
                 warnings.simplefilter("ignore", UserWarning)
                 result = decode_image_bytes(blob, content, settings)
-        except Exception as exc:  # a decoder bug on one hostile file must not end the whole scan
+        except Exception as exc:  # noqa: BLE001  (a decoder bug on one hostile file must not end the whole scan)
             result = f"cannot decode: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
         if isinstance(result, str):
             out.append(_Outcome(None, result))
