@@ -81,9 +81,9 @@ def synthetic(n: int, seed: int = 0) -> tuple[SimpleNamespace, SimpleNamespace]:
 
 def real(train: str, val: str, n: int = 0) -> tuple[SimpleNamespace, SimpleNamespace]:
     """The folders' signatures; with ``n``, the first 75% / 25% of ``n`` images of train / val."""
-    from splitcheck.scanners.near_duplicates import image_settings
     from splitcheck.config import Config
     from splitcheck.loaders import LoadOptions, load_split
+    from splitcheck.scanners.near_duplicates import image_settings
     from splitcheck.signatures.images import compute_image_signatures
 
     settings = image_settings(Config())
