@@ -117,24 +117,11 @@ class ImageRecord:
 
     @classmethod
     def from_payload(cls, content: bytes, payload: bytes, settings: DecodeSettings) -> ImageRecord:
-        (pixel,) = struct.unpack_from("<Q", payload, 0)
-        offset = 8
-        numbers = np.frombuffer(payload, dtype="<f8", count=6, offset=offset).astype(np.float64)
-        offset += 48
-        hashes = {}
-        widths = settings.hash_widths()
-        for name in sorted(widths):
-            hashes[name] = np.frombuffer(payload, dtype=np.uint8, count=widths[name], offset=offset).copy()
-            offset += widths[name]
-        variants = {}
-        for name in sorted(settings.hashes) if settings.n_variants else ():
-            count = settings.n_variants * widths[name]
-            variants[name] = np.frombuffer(payload, dtype=np.uint8, count=count, offset=offset).reshape(
-                settings.n_variants, widths[name]).copy()
-            offset += count
-        (length,) = struct.unpack_from("<H", payload, offset)
-        mode, fmt = payload[offset + 2: offset + 2 + length].decode().split("\x1f")
-        return cls(content, pixel, hashes, numbers, mode, fmt, variants)
+        """One record from its payload (the layout is :func:`decode_payloads`'s, the one decoder of it)."""
+        batch = decode_payloads([payload], settings)
+        mode, fmt = batch.texts[0]
+        return cls(content, int(batch.pixel[0]), {name: rows[0] for name, rows in batch.hashes.items()},
+                   batch.numbers[0], mode, fmt, {name: rows[0] for name, rows in batch.variants.items()})
 
 
 @dataclass

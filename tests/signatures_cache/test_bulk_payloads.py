@@ -46,7 +46,7 @@ def test_bulk_rescan_matches_the_first_scan(tmp_path, settings):
     _same(first, second)
 
 
-def test_decode_payloads_equals_one_record_at_a_time():
+def test_payloads_round_trip_in_bulk_and_one_by_one():
     settings = DecodeSettings()
     record = ImageRecord(b"c" * 16, 12345, {}, np.arange(6, dtype=float), "RGB", "JPEG")
     widths = settings.hash_widths()
@@ -54,17 +54,24 @@ def test_decode_payloads_equals_one_record_at_a_time():
     record.hashes = {name: rng.integers(0, 256, w, dtype=np.uint8) for name, w in widths.items()}
     record.variants = {name: rng.integers(0, 256, (settings.n_variants, widths[name]), dtype=np.uint8)
                        for name in settings.hashes}
-    other = ImageRecord(b"d" * 16, 7, dict(record.hashes), np.full(6, np.nan), "L", "PNG", dict(record.variants))
+    other = ImageRecord(b"d" * 16, 7, {k: v[::-1].copy() for k, v in record.hashes.items()}, np.full(6, np.nan),
+                        "L", "PNG", {k: v[::-1].copy() for k, v in record.variants.items()})
     payloads = [record.to_payload(), other.to_payload()]
     batch = decode_payloads(payloads, settings)
     for k, original in enumerate((record, other)):
         single = ImageRecord.from_payload(original.content, payloads[k], settings)
-        assert batch.pixel[k] == single.pixel and batch.texts[k] == (single.mode, single.format)
-        assert np.array_equal(batch.numbers[k], single.numbers, equal_nan=True)
-        for name in widths:
-            assert np.array_equal(batch.hashes[name][k], single.hashes[name])
-        for name in settings.hashes:
-            assert np.array_equal(batch.variants[name][k], single.variants[name])
+        for decoded in (single, None):
+            pixel = batch.pixel[k] if decoded is None else decoded.pixel
+            numbers = batch.numbers[k] if decoded is None else decoded.numbers
+            text = batch.texts[k] if decoded is None else (decoded.mode, decoded.format)
+            assert pixel == original.pixel and text == (original.mode, original.format)
+            assert np.array_equal(numbers, original.numbers, equal_nan=True)
+            for name in widths:
+                got = batch.hashes[name][k] if decoded is None else decoded.hashes[name]
+                assert np.array_equal(got, original.hashes[name])
+            for name in settings.hashes:
+                got = batch.variants[name][k] if decoded is None else decoded.variants[name]
+                assert np.array_equal(got, original.variants[name])
     with pytest.raises(ValueError):
         decode_payloads([payloads[0][:-3]], settings)
 
