@@ -314,15 +314,6 @@ def _rotation_matrix(h: int, w: int, degrees: float) -> Any:
                              shape=(h * w, h * w))
 
 
-@functools.lru_cache(maxsize=64)
-def _resample_pair(side: int, w: int, h: int, ox: float, oy: float, crop: float) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column resampling matrices of the crop removing ``crop`` of each side at offsets (ox, oy)."""
-    start_x, start_y = side * crop * ox, side * crop * oy
-    length = side * (1 - crop)
-    return (_resample_matrix(h, side, start_y, length).astype(np.float32),
-            _resample_matrix(w, side, start_x, length).astype(np.float32))
-
-
 def _resample_matrix(n_out: int, n_in: int, start: float, length: float) -> np.ndarray:
     """(n_out, n_in) weights resampling the span [start, start + length) of n_in pixels to n_out pixels.
 
@@ -338,45 +329,13 @@ def _resample_matrix(n_out: int, n_in: int, start: float, length: float) -> np.n
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def _resample(images: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> np.ndarray:
-    """``ry @ image @ rx.T`` for a batch (n, side, side), as two large matrix products."""
-    n, side, _ = images.shape
-    cols = (images.reshape(n * side, side) @ rx.T).reshape(n, side, rx.shape[0])  # (n, side, w)
-    rows = ry @ cols.transpose(1, 0, 2).reshape(side, n * rx.shape[0])  # (h, n * w)
-    return rows.reshape(ry.shape[0], n, rx.shape[0]).transpose(1, 0, 2)
-
-
-def _variant_hash_inputs(bases: np.ndarray, name: str, hash_size: int) -> np.ndarray:
-    """Hash inputs of every variant of a batch: bases (n, side, side) -> (n * V, h, w) uint8.
-
-    Crops are resampled straight from the base (grouped: 3 column passes, 9 row passes); rotations are a
-    sparse bilinear map of the base, then resampled like the whole image.
-    """
-    n, side = bases.shape[0], bases.shape[-1]
-    w, h = hash_input_size(name, hash_size, (side, side))
-    out = np.empty((n, len(VARIANT_NAMES), h, w), dtype=np.float32)
-    plain = bases.astype(np.float32)
-    cols = {(c, ox): plain @ _resample_pair(side, w, h, ox, 0.0, c)[1].T for c, ox, _ in VARIANT_OFFSETS}
-    for k, (c, ox, oy) in enumerate(VARIANT_OFFSETS):
-        out[:, k] = _resample_pair(side, w, h, ox, oy, c)[0] @ cols[(c, ox)]
-    if VARIANT_ROTATIONS:
-        ry, rx = _resample_pair(side, w, h, 0.0, 0.0, 0.0)
-        flat_t = np.ascontiguousarray(plain.reshape(n, side * side).T)  # (side², n)
-        for r, degrees in enumerate(VARIANT_ROTATIONS):
-            rotated = np.ascontiguousarray((_rotation_matrix(side, side, degrees) @ flat_t).T).reshape(n, side, side)
-            out[:, len(VARIANT_OFFSETS) + r] = ry @ (rotated @ rx.T)
-    np.rint(out, out=out)
-    np.clip(out, 0, 255, out=out)
-    return out.astype(np.uint8).reshape(n * len(VARIANT_NAMES), h, w)
-
-
 def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int) -> dict[str, np.ndarray]:
     """Packed hashes of every variant of a batch: bases (n, side, side) -> name -> (n, V, width) uint8.
 
     Resampling is linear, and so is pHash's DCT: each variant's hash input (for pHash, straight its
     low-frequency DCT block) is one row-matrix and one column-matrix product with the thumbnail, without
-    rounding to bytes in between; the rotated thumbnails are made once for every hash. wHash, whose
-    input depends on the image size, goes through resampled byte inputs.
+    rounding to bytes in between; the rotated thumbnails are made once for every hash. The other hashes
+    compare pixels, so their inputs are rounded to bytes first, as the image's own inputs are.
     """
     n, side = len(bases), bases.shape[-1]
     plain = bases.astype(np.float32)
@@ -387,11 +346,12 @@ def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int) -> 
                    for degrees in VARIANT_ROTATIONS]
     out = {}
     for name in names:
-        if name == "whash":
-            bits = HASH_FUNCTIONS[name](_variant_hash_inputs(bases, name, hash_size), hash_size)
-            out[name] = bits.reshape(n, len(VARIANT_NAMES), -1)
+        planes = _variant_planes(plain, rotated, name, hash_size)
+        if name == "whash":  # its own batch function on the byte inputs (its input size depends on the image)
+            stack = np.clip(np.rint(planes), 0, 255).astype(np.uint8).reshape(n * len(VARIANT_NAMES), *planes.shape[2:])
+            out[name] = HASH_FUNCTIONS[name](stack, hash_size).reshape(n, len(VARIANT_NAMES), -1)
             continue
-        planes = _variant_planes(plain, rotated, name, hash_size).reshape(n * len(VARIANT_NAMES), -1)
+        planes = planes.reshape(n * len(VARIANT_NAMES), -1)
         if name == "phash":
             bits = planes > np.median(planes, axis=1, keepdims=True)
             out[name] = np.packbits(bits, axis=1).reshape(n, len(VARIANT_NAMES), -1)
