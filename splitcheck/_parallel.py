@@ -27,6 +27,38 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _ready() -> bool:
+    return True
+
+
+class WorkerPool:
+    """A process pool started on first use and kept for every later map of the scan (one start, not one per split).
+
+    ``on_start`` runs once, in this process, right after the workers exist. With the ``fork`` start method
+    every worker is forked at that moment, so ``on_start`` may start threads (e.g. importing modules in the
+    background) without any worker inheriting a half-held lock.
+    """
+
+    def __init__(self, jobs: int, on_start: Callable[[], None] | None = None) -> None:
+        self.jobs = jobs
+        self.on_start = on_start
+        self._pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_ignore_sigint)
+            self._pool.submit(_ready).result()  # with fork, this launches (forks) every worker at once
+            if self.on_start is not None:
+                self.on_start()
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the workers (queued work is cancelled); the pool starts again if used later."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 def parallel_map(
     func: Callable[[T], R],
     args: Sequence[T],
@@ -36,11 +68,13 @@ def parallel_map(
     progress: Callable[[int], None] | None = None,
     progress_of: Callable[[R], int] | None = None,
     min_items: int = MIN_ITEMS_FOR_POOL,
+    pool: WorkerPool | None = None,
 ) -> list[R]:
     """``[func(a) for a in args]``, across ``jobs`` processes when worth it.
 
     ``progress(k)`` is called after each result with ``k = progress_of(result)`` (1 by default), so a task
     that is a chunk of items can count its items. Fewer than ``min_items`` tasks run in this process.
+    ``pool``, when given, is used (and left running) instead of a pool started and stopped for this call.
     """
     n = len(args)
     if jobs <= 1 or n < max(2, min_items):
@@ -52,10 +86,17 @@ def parallel_map(
                 progress(progress_of(result) if progress_of else 1)
         return out
     chunksize = chunksize or max(1, min(256, n // (jobs * 8) or 1))
+    if pool is not None:
+        return _collect(pool.get().map(func, args, chunksize=chunksize), progress, progress_of)
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint) as own:
+        return _collect(own.map(func, args, chunksize=chunksize), progress, progress_of)
+
+
+def _collect(results: Any, progress: Callable[[int], None] | None,
+             progress_of: Callable[[Any], int] | None) -> list[Any]:
     out = []
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint) as pool:
-        for result in pool.map(func, args, chunksize=chunksize):
-            out.append(result)
-            if progress:
-                progress(progress_of(result) if progress_of else 1)
+    for result in results:
+        out.append(result)
+        if progress:
+            progress(progress_of(result) if progress_of else 1)
     return out

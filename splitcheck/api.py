@@ -11,6 +11,7 @@ from typing import Any
 
 from splitcheck import scanners as _scanners  # noqa: F401  (registers the built-in scanners)
 from splitcheck._parallel import default_jobs
+from splitcheck._prefetch import Prefetch
 from splitcheck.config import FAIL_ON_CHOICES, Config, config_from_mapping, load_config
 from splitcheck.context import ProgressFactory, ScanContext
 from splitcheck.errors import ConfigError, InputError, LeakageError
@@ -93,7 +94,11 @@ def scan(
     images = any(s.modality == "image" for s in loaded)
     cache = _open_cache(cfg) if images else None
     jobs_used = cfg.jobs or default_jobs()
-    runner = make_executor(cfg.executor, jobs=jobs_used, dask_address=cfg.dask_address) if images else None
+    # the statistics libraries are imported while the decoding workers run (seconds saved on a first scan)
+    prefetch = Prefetch(m for cls in registered_scanners().values() if loaded[0].modality in cls.modalities
+                        for m in cls.imports)
+    runner = make_executor(cfg.executor, jobs=jobs_used, dask_address=cfg.dask_address,
+                           on_start=prefetch.start) if images else None
     context = ScanContext(loaded, severities=cfg.severity, jobs=jobs_used, progress=progress,
                           max_image_pixels=cfg.max_image_pixels, image_settings=image_settings(cfg), cache=cache,
                           executor=runner)
@@ -132,6 +137,7 @@ def scan(
                         if not cfg.is_ignored(f.code)]
             findings.extend(produced)
             context.findings.extend(produced)
+        prefetch.join()
     finally:
         if cache is not None:
             cache.close()

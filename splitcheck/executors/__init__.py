@@ -34,17 +34,18 @@ class Executor(Protocol):
 
 
 def make_executor(name: str = "local", *, jobs: int = 1, dask_address: str | None = None,
-                  **options: Any) -> Executor:
+                  on_start: Callable[[], None] | None = None, **options: Any) -> Executor:
     """The executor called ``name``: ``local`` (``jobs`` processes) or ``dask`` (``dask_address`` or a
     local cluster of ``jobs`` workers started for the run; ``options`` go to
-    :class:`~splitcheck.executors.dask.DaskExecutor`)."""
+    :class:`~splitcheck.executors.dask.DaskExecutor`). ``on_start`` runs once the local workers exist
+    (the Dask executor does not call it)."""
     if name == "local":
         if dask_address is not None:
             raise ConfigError("dask-address is set but the executor is 'local'; use --executor dask "
                               "(or drop --dask-address)")
         from splitcheck.executors.local import LocalExecutor
 
-        return LocalExecutor(jobs=jobs)
+        return LocalExecutor(jobs=jobs, on_start=on_start)
     if name == "dask":
         try:
             from splitcheck.executors.dask import DaskExecutor

@@ -65,6 +65,8 @@ class AdversarialValidationScanner(Scanner):
     """
 
     name = "adversarial_validation"
+    imports = ("scipy.stats", "sklearn.ensemble", "sklearn.linear_model", "sklearn.pipeline", "sklearn.preprocessing",
+               "sklearn.model_selection")
     memoise = True
     rules = {
         "DS202": Rule("distinguishable-splits", Severity.WARNING,

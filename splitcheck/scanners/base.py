@@ -63,6 +63,9 @@ class Scanner:
     #: True for deterministic scanners whose findings the signature cache may keep (see
     #: :mod:`splitcheck.scanner_memo`): a rescan of unchanged splits reads them instead of recomputing.
     memoise: ClassVar[bool] = False
+    #: Slow-to-import modules the scanner needs; a first scan of many images imports them in the background
+    #: while its workers decode (see :mod:`splitcheck._prefetch`).
+    imports: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **settings: Any) -> None:
         self.settings = {key: p.default for key, p in self.params.items()}

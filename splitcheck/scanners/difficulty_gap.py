@@ -57,6 +57,8 @@ class DifficultyGapScanner(Scanner):
     """
 
     name = "difficulty_gap"
+    imports = ("sklearn.neighbors", "sklearn.linear_model", "sklearn.pipeline", "sklearn.preprocessing",
+               "sklearn.model_selection")
     memoise = True
     rules = {
         "DF101": Rule("validation-easier", Severity.WARNING,

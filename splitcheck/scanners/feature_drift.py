@@ -54,6 +54,7 @@ class FeatureDriftScanner(Scanner):
     """
 
     name = "feature_drift"
+    imports = ("scipy.stats",)
     memoise = True
     rules = {
         "DS201": Rule("feature-drift", Severity.WARNING,

@@ -65,6 +65,7 @@ class NearDuplicateScanner(Scanner):
     """
 
     name = "near_duplicates"
+    imports = ("faiss", "scipy.sparse.csgraph")
     memoise = True
     rules = {
         "LK102": Rule("cross-split-near-duplicate", Severity.ERROR,

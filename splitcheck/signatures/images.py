@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from splitcheck._parallel import parallel_map
+from splitcheck._parallel import WorkerPool, parallel_map
 from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import (
     DecodeSettings,
@@ -44,7 +44,7 @@ from splitcheck.signatures.decode import (
 )
 
 #: Bumped whenever the computation of any image signature changes (invalidates cached records).
-ALGO_VERSION = "img-14"
+ALGO_VERSION = "img-15"
 #: Below this many images to decode, the work runs in this process (starting workers costs more).
 MIN_IMAGES_FOR_POOL = 48
 PROPERTY_COLUMNS = ("width", "height", "n_frames", "brightness", "contrast", "sharpness")
@@ -80,7 +80,13 @@ def compute_image_signatures(
     cache: SignatureCache | None = None,
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    pool: WorkerPool | None = None,
 ) -> ImageSignatures:
+    """Signatures of the images ``paths`` (see the module docstring for the flow).
+
+    ``pool``: worker processes to use and leave running (one pool for all the splits of a scan); without it a
+    pool is started and stopped for this call when the work is large enough.
+    """
     n = len(paths)
     key = algo_key(settings)
     records: list[ImageRecord | str | None] = [None] * n
@@ -118,24 +124,34 @@ def compute_image_signatures(
     tasks = [([paths[i] for i in todo[s:s + chunk]], settings, cache_path, key) for s in range(0, len(todo), chunk)]
     position = 0
 
-    def take(chunk_results: list[_Outcome]) -> int:
+    fresh: list[tuple[int, bytes]] = []  # (row, payload) of the images decoded in this scan
+    described: list[tuple[int, np.ndarray]] = []
+
+    def take(chunk_results: list[_Packed]) -> int:
         """Keep one chunk's results as it arrives and write them to the cache at once (main process).
 
         Writing per chunk, not at the end, means an interrupted scan (Ctrl-C, a killed job) keeps every
-        chunk it finished: the next run reads them from the cache instead of decoding them again.
+        chunk it finished: the next run reads them from the cache instead of decoding them again. Workers
+        send each record as its cache payload (bytes), decoded here for all images at once at the end.
         """
         nonlocal position, hits
         new_files, new_payloads = [], []
-        for outcome in chunk_results:
+        for content, payload, error, cached, descriptor in chunk_results:
             i = todo[position]
             position += 1
-            records[i] = outcome.record if outcome.record is not None else outcome.error
-            if outcome.record is not None:
-                hits += outcome.cached
-                if stats[i] is not None:
-                    new_files.append((*stats[i], outcome.record.content))  # type: ignore[misc]
-                if not outcome.cached:
-                    new_payloads.append((outcome.record.content, key, outcome.record.to_payload()))
+            if payload is None:
+                records[i] = error
+                continue
+            records[i] = _FROM_BULK
+            digests[i] = content
+            fresh.append((i, payload))
+            hits += cached
+            if descriptor is not None:
+                described.append((i, descriptor))
+            if stats[i] is not None:
+                new_files.append((*stats[i], content))  # type: ignore[misc]
+            if not cached:
+                new_payloads.append((content, key, payload))
         if storing:
             cache.store_files(new_files)  # type: ignore[union-attr]
             cache.put(new_payloads)  # type: ignore[union-attr]
@@ -145,8 +161,11 @@ def compute_image_signatures(
         _preload(settings)
     # parallel_map hands each chunk's result to ``progress_of`` in the main process, in order, as it arrives
     parallel_map(_compute_chunk, tasks, jobs=jobs, chunksize=1, progress=progress or _no_progress, progress_of=take,
-                 min_items=2 if len(todo) >= MIN_IMAGES_FOR_POOL else len(tasks) + 1)
-    return _assemble(records, settings, hits, bulk, digests)
+                 min_items=2 if len(todo) >= MIN_IMAGES_FOR_POOL else len(tasks) + 1, pool=pool)
+    bulks = [bulk] if bulk is not None else []
+    if fresh:  # written by this version's workers for these settings: one bulk decode, no fallback needed
+        bulks.append(([i for i, _ in fresh], decode_payloads([p for _, p in fresh], settings)))
+    return _assemble(records, settings, hits, bulks, digests, described)
 
 
 def _stat(path: str, cwd: str | None = None) -> tuple[str, int, int, int] | None:
@@ -179,7 +198,13 @@ class _Outcome:
     cached: int = 0
 
 
-def _compute_chunk(task: tuple[list[str], DecodeSettings, str | None, str]) -> list[_Outcome]:
+#: A worker's result for one image, as sent to the main process: (content digest, cache payload or None,
+#: error or None, 1 if found in the cache by content, raw default embedding or None). Bytes pickle for
+#: almost nothing; a record of small numpy arrays costs tens of microseconds each way.
+_Packed = tuple[bytes | None, bytes | None, str | None, int, np.ndarray | None]
+
+
+def _compute_chunk(task: tuple[list[str], DecodeSettings, str | None, str]) -> list[_Packed]:
     """Worker: read, digest, look up the cache by content, and decode the misses.
 
     In a pool, workers ignore Ctrl-C (``_parallel``'s initializer): a worker killed by KeyboardInterrupt while
@@ -189,7 +214,9 @@ def _compute_chunk(task: tuple[list[str], DecodeSettings, str | None, str]) -> l
     if _THREADPOOLS is None:  # inspecting the loaded libraries costs ~3 ms: once per process, not per chunk
         _THREADPOOLS = ThreadpoolController()
     with _THREADPOOLS.limit(limits=1):  # the batch maths is small: BLAS threads would only spin against decoders
-        return _compute_chunk_inner(task)
+        outcomes = _compute_chunk_inner(task)
+    return [(o.record.content, o.record.to_payload(), None, o.cached, o.record.descriptor) if o.record is not None
+            else (None, None, o.error or "not processed", 0, None) for o in outcomes]
 
 
 _THREADPOOLS: ThreadpoolController | None = None
@@ -296,8 +323,14 @@ _FROM_BULK = "read from the cache in bulk"
 
 
 def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings, hits: int,
-              bulk: tuple[list[int], PayloadBatch] | None = None,
-              digests: list[bytes | None] | None = None) -> ImageSignatures:
+              bulks: Sequence[tuple[list[int], PayloadBatch]] = (),
+              digests: list[bytes | None] | None = None,
+              described: list[tuple[int, np.ndarray]] | None = None) -> ImageSignatures:
+    """One split's signatures from per-image records (or error strings) and bulk-decoded payloads.
+
+    Rows in ``bulks`` are marked ``_FROM_BULK`` in ``records`` and take their content digest from
+    ``digests``; ``described`` holds (row, raw embedding) pairs made in this pass.
+    """
     n = len(records)
     digest = np.zeros(n, dtype=np.uint64)
     pixel = np.zeros(n, dtype=np.uint64)
@@ -309,9 +342,10 @@ def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings,
     numbers = np.full((n, len(PROPERTY_COLUMNS)), np.nan)
     texts: list[tuple[str | None, str | None]] = [(None, None)] * n
     errors = []
-    described: list[tuple[int, np.ndarray]] = []
-    if bulk is not None and bulk[0]:
-        rows, batch = bulk
+    described = list(described or [])
+    for rows, batch in bulks:
+        if not rows:
+            continue
         valid[rows] = True
         digest[rows] = np.frombuffer(b"".join(digests[i][:8] for i in rows), dtype="<u8")  # type: ignore[index]
         pixel[rows] = batch.pixel
