@@ -20,13 +20,9 @@ from splitcheck.cli_reports import (
 )
 from splitcheck.cli_common import errors_to_exit_code, fail, named_splits, progress_bars
 from splitcheck.cli_explain import explain as explain_command
-from splitcheck.cli_explain import render_explanation
-from splitcheck.explain import explain as run_explain
-from splitcheck.explain.explanation import html_explanation
 from splitcheck.config import load_config
 from splitcheck.signatures.cache import SignatureCache, default_cache_dir
 from splitcheck.report import ExitCode
-from splitcheck.reporters.terminal import render_terminal
 
 FORMATS = REPORT_FORMATS
 
@@ -128,10 +124,12 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                       dask_address=dask_address,
                       progress=progress, **named)
         report = use_baseline(report, baseline, write_baseline)
-        explained = run_explain(explain_logs, scan=report) if explain_logs else None
+        explained = _explain(explain_logs, report) if explain_logs else None
         write_report(report, fmt, output, max_rows=max_rows,
-                     explanation=html_explanation(explained) if explained is not None else None)
+                     explanation=_html_explanation(explained) if explained is not None else None)
         if explained is not None and fmt == "terminal" and not output:
+            from splitcheck.cli_explain import render_explanation
+
             render_explanation(explained)
     sys.exit(ExitCode.OK if exit_zero and report.exit_code == ExitCode.FINDINGS else report.exit_code)
 
@@ -157,6 +155,8 @@ def demo_command(fixtures: Path | None) -> None:
             click.secho(f"\n=== {title} ===", bold=True)
             report = scan(**{k: str(v) if isinstance(v, Path) else v for k, v in kwargs.items()},
                           config={}, progress=None)
+            from splitcheck.reporters.terminal import render_terminal
+
             render_terminal(report, max_rows=5)
 
 
@@ -221,3 +221,16 @@ def rules_command() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _explain(logs: str, report: Any) -> Any:
+    """``splitcheck.explain`` of the logs with this scan (imported when asked for: scans start faster)."""
+    from splitcheck.explain import explain as run_explain
+
+    return run_explain(logs, scan=report)
+
+
+def _html_explanation(explained: Any) -> Any:
+    from splitcheck.explain.explanation import html_explanation
+
+    return html_explanation(explained)

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from splitcheck.cli_common import errors_to_exit_code, fail
-from splitcheck.explain import Explanation
-from splitcheck.explain import explain as run_explain
-from splitcheck.explain.explanation import RunExplanation
 from splitcheck.findings import Severity
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from splitcheck.explain import Explanation
+    from splitcheck.explain.explanation import RunExplanation
 
 FORMATS = ("terminal", "json")
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -59,6 +60,8 @@ def explain(logs: str, scan: str | None, run_config: str | None, train_column: s
     """
     overrides = {k: v for k, v in (("train_column", train_column), ("val_column", val_column),
                                    ("epoch_column", epoch_column), ("step_column", step_column)) if v}
+    from splitcheck.explain import explain as run_explain  # imported when used (start-up time of every command)
+
     with errors_to_exit_code():
         result = run_explain(logs, scan=scan, run_config=run_config, **overrides)
     if fmt == "json":
@@ -75,6 +78,9 @@ def explain(logs: str, scan: str | None, run_config: str | None, train_column: s
 def render_explanation(result: Explanation, file: IO[str] | None = None, *, top: int = 4,
                        color: bool | None = None, width: int | None = None) -> None:
     """Human-readable explanation: per run what was read, the ranked hypotheses, and the curve findings."""
+    from rich.console import Console  # imported when used: every scan's start-up would pay for it
+    from rich.markup import escape
+
     console = Console(file=file, highlight=False, soft_wrap=True, width=width,
                       no_color=None if color is None else not color, force_terminal=color if color else None)
     if width is None and not console.is_terminal:
@@ -95,6 +101,8 @@ def render_explanation(result: Explanation, file: IO[str] | None = None, *, top:
 
 
 def _run(console: Console, run: RunExplanation, top: int) -> None:
+    from rich.markup import escape
+
     r = run.analysis.run
     console.print()
     console.print(f"[bold]{escape(r.name)}[/] ({escape(r.format)}, {len(r.curves)} evaluations"

@@ -23,6 +23,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import json
 import os
 import platform
@@ -64,6 +66,18 @@ def machine_info() -> dict[str, Any]:
     return {"cpu_count": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "cpu_model": model,
             "platform": platform.platform(), "python": platform.python_version(),
             "loadavg_at_start": list(os.getloadavg())}
+
+
+def compile_package() -> None:
+    """Write splitcheck's bytecode caches before timing, as a wheel install does (pip compiles on install).
+
+    With PYTHONDONTWRITEBYTECODE set (as on some CI machines) an editable install would otherwise compile
+    every module from source on every run: about 0.25 s of each scan, a fifth of a cached rescan.
+    """
+    spec = importlib.util.find_spec("splitcheck")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            compileall.compile_dir(folder, quiet=1)
 
 
 def warm_page_cache(paths: list[Path]) -> float:
@@ -303,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         [str(script)] if script.exists() else [sys.executable, "-m", "splitcheck"])
 
     bench = Bench(data, work, args.jobs, args.venvs, args.timeout)
+    compile_package()
     files = [bench.train / p for p in list_images(bench.train)] + [bench.val / p for p in list_images(bench.val)]
     machine = machine_info()
     print(f"{data}: {bench.n_images} images ({bench.truth.n_train} train, {bench.truth.n_val} val, "
