@@ -213,7 +213,9 @@ def _raw(context: ScanContext, split: Split, embedder: Any) -> np.ndarray:
         from splitcheck.embed.store import image_embeddings, uses_store
 
         if uses_store(context, embedder):  # the signature decode pass and the signature cache
-            context.memo[key] = image_embeddings(context, split, embedder)
+            from splitcheck.embed.views import keep_windows
+
+            context.memo[key] = keep_windows(context, split, embedder, image_embeddings(context, split, embedder))
             return context.memo[key]
     if key not in context.memo:
         context.memo[key] = compute_embeddings(split, embedder, jobs=context.jobs,

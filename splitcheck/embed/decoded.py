@@ -3,7 +3,7 @@
 When :class:`~splitcheck.signatures.decode.DecodeSettings` has ``descriptor=True``, the worker that decodes an
 image for its hashes also makes a 64 x 64 RGB thumbnail of it (:func:`rgb_thumbnail`: transparency composited
 on white, the same draft / box reduction as the gray hash input, then LANCZOS) and, per batch, the
-``colour-gradient`` descriptor of those thumbnails (:func:`describe`). The raw (unwhitened) vectors reach the
+``colour-gradient`` descriptor of those thumbnails and of their sub-windows (:func:`describe`). The raw (unwhitened) vectors reach the
 scan through :class:`~splitcheck.signatures.images.ImageSignatures` and are stored in the signature cache under
 :data:`DECODED_IDENTITY` (see :mod:`splitcheck.embed.store`). Items whose signatures came from the cache
 without a descriptor (a cache filled by a scan that did not embed) are decoded once more here
@@ -20,7 +20,7 @@ import numpy as np
 #: Side of the thumbnail the decode-pass descriptor is computed from.
 THUMBNAIL = 64
 #: Bumped whenever the thumbnail or the descriptor computed from it changes (part of the cache key).
-DECODED_VERSION = 1
+DECODED_VERSION = 2
 
 
 def default_descriptor() -> Any:
@@ -60,11 +60,12 @@ _DESCRIPTOR: Any = None
 
 
 def describe(thumbnails: np.ndarray) -> np.ndarray:
-    """Raw colour-gradient vectors ``(n, raw_dim)`` float32 of a batch of thumbnails ``(n, 64, 64, 3)``."""
+    """Raw colour-gradient vectors of a batch of thumbnails ``(n, 64, 64, 3)``: float32 ``(n, (1 + windows) *
+    raw_dim)``, the whole thumbnail's vector then its sub-windows' (``ColourGradientEmbedder.embed_views``)."""
     global _DESCRIPTOR
     if _DESCRIPTOR is None:
         _DESCRIPTOR = default_descriptor()
-    return _DESCRIPTOR.embed(thumbnails)
+    return _DESCRIPTOR.embed_views(thumbnails)
 
 
 def describe_records(records: Sequence[Any]) -> None:
@@ -112,5 +113,6 @@ def decode_descriptors(paths: Sequence[str], settings: Any, *, jobs: int = 1, ch
     parts = parallel_map(_decode_chunk, tasks, jobs=jobs, chunksize=1, progress=progress,
                          progress_of=lambda r: len(r[1]), min_items=2 if len(paths) >= 48 else len(tasks) + 1)
     if not parts:
-        return np.zeros((0, default_descriptor().raw_dim), np.float32), np.zeros(0, bool)
+        descriptor = default_descriptor()
+        return np.zeros((0, descriptor.raw_dim * (1 + descriptor.windows)), np.float32), np.zeros(0, bool)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -7,7 +7,10 @@ of soft-binned gradient-orientation histograms of the luminance (each cell L2-no
 of luminance (4 bins, in units of the image's own standard deviation around its mean) — so brightness,
 contrast and saturation changes move the descriptor little. The whole vector is square-rooted
 (Hellinger), made mirror-invariant by adding the histograms of the mirrored image, and finally centred
-and PCA-whitened on the reference split (:class:`~splitcheck.embed.base.Whitener`). It was chosen over
+and PCA-whitened on the reference split (:class:`~splitcheck.embed.base.Whitener`). In the signature decode it is
+also computed for 5 sub-windows of the thumbnail (4 corners and the centre, 3/4 of the side; from the same
+pass over the pixels, :meth:`ColourGradientEmbedder.embed_views`), which the embedding scanner matches strong
+crops and rotations against (:mod:`splitcheck.embed.views`). It was chosen over
 a 16x16 tiny image, a random-convolution network, the learned CNN of :mod:`splitcheck.embed.learned`
 and a 64-bit pHash by ``benchmarks/embeddings/bench_planted.py``.
 
@@ -19,6 +22,7 @@ by name only when their weights are already on disk; it never downloads.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -42,12 +46,18 @@ class ColourGradientEmbedder:
 
     name = "colour-gradient"
     modality = "image"
-    version = 2
+    version = 3
 
     def __init__(self, *, input_size: int = 64, orientation_bins: int = 9, colour_bins: int = 6,
-                 levels: tuple[int, ...] = (1, 2, 4), whiten: int = 128, colour: str = "both") -> None:
+                 levels: tuple[int, ...] = (1, 2, 4), whiten: int = 128, colour: str = "both",
+                 windows: int = 5) -> None:
         if input_size < 8 or any(input_size % g for g in levels):
             raise ValueError(f"input_size must be >= 8 and divisible by every pyramid level; got {input_size}")
+        if windows not in (0, 5):
+            raise ValueError(f"windows must be 0 or 5; got {windows}")
+        #: Sub-windows described besides the whole image by :meth:`embed_views`: the 4 corner squares and the
+        #: centre square of 3/4 of the side. A strong crop or a rotation of an image matches one of them.
+        self.windows = windows
         self.input_size = input_size
         self.orientation_bins = orientation_bins
         self.colour_bins = colour_bins
@@ -64,29 +74,83 @@ class ColourGradientEmbedder:
     @property
     def identity(self) -> str:
         return (f"{self.name}-v{self.version}|s={self.input_size}|o={self.orientation_bins}|"
-                f"c={self.colour_bins}|l={','.join(map(str, self.levels))}|col={self.colour}")
+                f"c={self.colour_bins}|l={','.join(map(str, self.levels))}|col={self.colour}|w={self.windows}")
 
     @property
     def cache_identity(self) -> str:
         """Deterministic pure numpy: its vectors are cached under its identity (see splitcheck.embed.store)."""
         return self.identity
 
+    @property
+    def parts(self) -> dict[str, slice]:
+        """Columns of the raw vector searched and calibrated on their own by the embedding scanner: the
+        gradient-orientation histograms, which colour jitter (brightness, contrast, saturation, hue) barely moves."""
+        return {"orientation": slice(0, self.orientation_bins * sum(g * g for g in self.levels))}
+
     def embed(self, batch: np.ndarray) -> np.ndarray:
+        """``(n, raw_dim)`` raw vectors of the whole images."""
+        batch = self._check(batch, 1)
+        if len(batch) == 0:
+            return np.zeros((0, self.raw_dim), np.float32)
+        step = self._step()
+        orient, colour = self._cells(batch, step)
+        return self._vector(orient, colour, batch.shape[1] ** 2)
+
+    def embed_views(self, batch: np.ndarray) -> np.ndarray:
+        """``(n, (1 + windows) * raw_dim)``: the whole image's vector, then the 4 corner windows' and the centre
+        window's (squares of 3/4 of the side). The windows' histograms are sums of the whole image's finer cells
+        (one pass over the pixels; the relative colour bins use the whole image's statistics)."""
+        if not self.windows:
+            return self.embed(batch)
+        step = self._step()
+        batch = self._check(batch, 4 * step)
+        if len(batch) == 0:
+            return np.zeros((0, self.raw_dim * (1 + self.windows)), np.float32)
+        orient, colour = self._cells(batch, 4 * step)  # 4L x 4L cells; a window is 3L x 3L of them
+        size = batch.shape[1]
+        cell, side = size // (4 * step), size * 3 // 4
+        views = [self._vector(orient, colour, size * size)]
+        relative = None
+        if self.colour in ("relative", "both"):  # binned again in each window by the window's own statistics
+            x = batch.astype(np.float32) * (1.0 / 255.0)
+            relative = ((x[..., 0] - x[..., 1]) * (1.0 / np.sqrt(2.0)),
+                        (x[..., 0] + x[..., 1] - 2.0 * x[..., 2]) * (1.0 / np.sqrt(6.0)), x.mean(axis=3))
+        n_colour = self.colour_bins ** 2 + 4
+        for y, x0 in ((0, 0), (0, step), (step, 0), (step, step), (step // 2, step // 2)):
+            region = (slice(None), slice(y, y + 3 * step), slice(x0, x0 + 3 * step))
+            window_colour = colour[region]
+            if relative is not None:
+                # every other pixel of the window: a colour histogram barely changes, at a quarter of the work
+                pixels = (slice(None), slice(y * cell, y * cell + side, 2), slice(x0 * cell, x0 * cell + side, 2))
+                own = self._colour_cells(*(np.ascontiguousarray(v[pixels]) for v in relative), 3 * step, "relative")
+                own *= 4.0  # every other pixel each way: a quarter of the window's counts
+                window_colour = np.concatenate([window_colour[..., :-n_colour], own], axis=3)
+            views.append(self._vector(orient[region], window_colour, side * side))
+        return np.concatenate(views, axis=1)
+
+    def _step(self) -> int:
+        return int(np.lcm.reduce(self.levels + (2,)))
+
+    def _check(self, batch: np.ndarray, multiple: int) -> np.ndarray:
         batch = np.asarray(batch)
         if batch.ndim != 4 or batch.shape[3] != 3:
             raise ValueError(f"expected a (n, h, w, 3) uint8 batch; got shape {batch.shape}")
-        if len(batch) == 0:
-            return np.zeros((0, self.raw_dim), np.float32)
-        if batch.shape[1] != batch.shape[2] or batch.shape[1] % int(np.lcm.reduce(self.levels + (2,))):
-            raise ValueError(f"expected square images with a side divisible by the pyramid levels; got {batch.shape}")
-        hist = self._histograms(batch)
-        # The mirrored image's histograms are the same cells mirrored left-right, with orientation bin b
-        # moved to -b (mod bins): adding them makes the descriptor mirror-invariant at no extra cost.
-        parts = [h + _mirror(h, orientation=kind == "orient") for kind, h in hist]
+        if len(batch) and (batch.shape[1] != batch.shape[2] or batch.shape[1] % (self._step() * multiple)):
+            raise ValueError(f"expected square images with a side divisible by {self._step() * multiple}; "
+                             f"got {batch.shape}")
+        return batch
+
+    def _vector(self, orient: np.ndarray, colour: np.ndarray, pixels: int) -> np.ndarray:
+        """Raw vectors of a square region from its cells' histogram sums ``(n, cells, cells, bins)``."""
+        hist = [("orient", _pool(orient, g) * (g * g / pixels)) for g in self.levels]
+        hist += [("colour", _pool(colour, g) * (g * g / pixels)) for g in (1, 2)]
         out = []
-        bins = self.orientation_bins
-        for (kind, _), h in zip(hist, parts):
-            n, grid = h.shape[0], h.shape[1]
+        n, bins = orient.shape[0], self.orientation_bins
+        for kind, h in hist:
+            # the mirrored image's histograms are the same cells mirrored left-right, with orientation bin b
+            # moved to -b (mod bins): adding them makes the descriptor mirror-invariant at no extra cost
+            h = h + _mirror(h, orientation=kind == "orient")
+            grid = h.shape[1]
             if kind == "orient":
                 h = h / (np.linalg.norm(h, axis=3, keepdims=True) + 1e-3)
                 out.append(h.reshape(n, grid * grid * bins) / grid)
@@ -94,8 +158,9 @@ class ColourGradientEmbedder:
                 out.append(h.reshape(n, -1) / grid)
         return np.sqrt(np.maximum(np.concatenate(out, axis=1), 0.0)).astype(np.float32)
 
-    def _histograms(self, batch: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """Per-cell histograms ``(n, grid, grid, bins)``: orientation (per level), then colour (1x1, 2x2)."""
+    def _cells(self, batch: np.ndarray, finest: int) -> tuple[np.ndarray, np.ndarray]:
+        """Histogram sums per cell of a ``finest`` x ``finest`` grid: orientation ``(n, f, f, bins)`` (gradient
+        magnitude, soft-binned), colour ``(n, f, f, colour bins)`` (pixel counts, scaled by 1/sqrt(variants))."""
         x = batch.astype(np.float32) * (1.0 / 255.0)
         r, g, b = x[..., 0], x[..., 1], x[..., 2]
         lum = (r + g + b) * (1.0 / 3.0)
@@ -110,44 +175,48 @@ class ColourGradientEmbedder:
         frac = pos - lo
         lo %= bins
         hi = (lo + 1) % bins
-        cb = self.colour_bins
-        # absolute colour, and colour that brightness, contrast and saturation changes leave unchanged:
-        # luminance in units of the image's own standard deviation around its mean, chroma in units of its
-        # own RMS chroma
-        lum_n = (lum - lum.mean(axis=(1, 2), keepdims=True)) / (lum.std(axis=(1, 2), keepdims=True) + 1e-3)
-        chroma = np.sqrt((o1 * o1 + o2 * o2).mean(axis=(1, 2), keepdims=True)) + 1e-3
-        variants = [(o1, o2, lum * 4)] if self.colour in ("absolute", "both") else []
-        if self.colour in ("relative", "both"):
-            variants.append((o1 / chroma * 0.25, o2 / chroma * 0.25, (lum_n / 2.0 + 0.5) * 4))
-        colour_bins = []
-        for v1, v2, vl in variants:
-            c1 = np.clip((v1 / 0.7 + 0.5) * cb, 0, cb - 1e-3).astype(np.intp).ravel()
-            c2 = np.clip((v2 / 0.8 + 0.5) * cb, 0, cb - 1e-3).astype(np.intp).ravel()
-            lb = np.clip(vl, 0, 4 - 1e-3).astype(np.intp).ravel()
-            colour_bins.append((c1 * cb + c2, cb * cb + lb))
-        n_colour = cb * cb + 4
-        image = np.repeat(np.arange(n, dtype=np.intp), h * w)
-        rows = np.tile(np.repeat(np.arange(h, dtype=np.intp), w), n)
-        cols = np.tile(np.arange(w, dtype=np.intp), n * h)
-        finest = int(np.lcm.reduce(self.levels + (2,)))
-        cell = (image * finest + rows * finest // h) * finest + cols * finest // w
+        cell = _cell_index(n, h, w, finest)
         size = n * finest * finest * bins
-        fine = np.bincount(cell * bins + lo, weights=mag * (1.0 - frac), minlength=size)
-        fine += np.bincount(cell * bins + hi, weights=mag * frac, minlength=size)
-        fine = fine.reshape(n, finest, finest, bins) / (h * w)
+        orient = np.bincount(cell * bins + lo, weights=mag * (1.0 - frac), minlength=size)
+        orient += np.bincount(cell * bins + hi, weights=mag * frac, minlength=size)
+        variants = [v for v in ("absolute", "relative") if self.colour in (v, "both")]
+        colour = np.concatenate([self._colour_cells(o1, o2, lum, finest, v, cell) for v in variants], axis=3)
+        return orient.reshape(n, finest, finest, bins), colour
+
+    def _colour_cells(self, o1: np.ndarray, o2: np.ndarray, lum: np.ndarray, finest: int, variant: str,
+                      cell: np.ndarray | None = None) -> np.ndarray:
+        """Colour histogram counts per cell ``(n, f, f, colour bins)``, scaled by 1/sqrt(variants): absolute
+        colour, or colour that brightness, contrast and saturation changes leave unchanged (luminance in units of
+        the region's own standard deviation around its mean, chroma in units of its own RMS chroma)."""
+        cb = self.colour_bins
+        n, h, w = lum.shape
+        if variant == "absolute":
+            v1, v2, vl = o1, o2, lum * 4
+        else:
+            lum_n = (lum - lum.mean(axis=(1, 2), keepdims=True)) / (lum.std(axis=(1, 2), keepdims=True) + 1e-3)
+            chroma = np.sqrt((o1 * o1 + o2 * o2).mean(axis=(1, 2), keepdims=True)) + 1e-3
+            v1, v2, vl = o1 / chroma * 0.25, o2 / chroma * 0.25, (lum_n / 2.0 + 0.5) * 4
+        c1 = np.clip((v1 / 0.7 + 0.5) * cb, 0, cb - 1e-3).astype(np.intp).ravel()
+        c2 = np.clip((v2 / 0.8 + 0.5) * cb, 0, cb - 1e-3).astype(np.intp).ravel()
+        lb = np.clip(vl, 0, 4 - 1e-3).astype(np.intp).ravel()
+        n_colour = cb * cb + 4
+        cell = _cell_index(n, h, w, finest) if cell is None else cell
         size = n * finest * finest * n_colour
-        colours = []
-        for chroma_bin, lum_bin in colour_bins:
-            colour = np.bincount(cell * n_colour + chroma_bin, minlength=size).astype(np.float64)
-            colour += np.bincount(cell * n_colour + lum_bin, minlength=size)
-            colours.append(colour.reshape(n, finest, finest, n_colour) / (h * w * np.sqrt(len(colour_bins))))
-        colour = np.concatenate(colours, axis=3)
-        out: list[tuple[str, np.ndarray]] = []
-        for grid in self.levels:  # coarser cells are sums of finer ones
-            out.append(("orient", _pool(fine, grid) * grid * grid))
-        for grid in (1, 2):
-            out.append(("colour", _pool(colour, grid) * grid * grid))
-        return out
+        counts = np.bincount(cell * n_colour + c1 * cb + c2, minlength=size).astype(np.float64)
+        counts += np.bincount(cell * n_colour + cb * cb + lb, minlength=size)
+        return counts.reshape(n, finest, finest, n_colour) / np.sqrt(2.0 if self.colour == "both" else 1.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _cell_index(n: int, h: int, w: int, finest: int) -> np.ndarray:
+    """Flat index (image, cell row, cell column) of every pixel of ``n`` images on a ``finest`` grid (read-only,
+    shared by the batches of one shape)."""
+    image = np.repeat(np.arange(n, dtype=np.intp), h * w)
+    rows = np.tile(np.repeat(np.arange(h, dtype=np.intp), w), n)
+    cols = np.tile(np.arange(w, dtype=np.intp), n * h)
+    index = (image * finest + rows * finest // h) * finest + cols * finest // w
+    index.flags.writeable = False
+    return index
 
 
 def _pool(hist: np.ndarray, grid: int) -> np.ndarray:

@@ -10,8 +10,9 @@ import pandas as pd
 from splitcheck.context import ScanContext
 from splitcheck.embed.calibration import Calibration, calibrate
 from splitcheck.embed.context import PRECOMPUTED_KEY, SPEC_KEY, embedding_method, embeddings_for
+from splitcheck.embed.views import grouped_search, part_names, part_vectors, window_vectors
 from splitcheck.findings import Finding, Severity
-from splitcheck.index.knn import METHODS, KnnIndex, KnnResult
+from splitcheck.index.knn import METHODS, KnnIndex, KnnResult, choose_method
 from splitcheck.scanners.base import Param, Rule, Scanner, in_range, register
 from splitcheck.splits import Split
 
@@ -62,7 +63,7 @@ class EmbeddingNeighbourScanner(Scanner):
     }
     params = {
         "images": Param(False, "Embed image splits too with the default embedder (opt-in: computed in the signature "
-                        "decode and cached, it still adds about 40% CPU to a scan, and it flags look-alike images "
+                        "decode and cached, it still adds about 75% CPU to a scan, and it flags look-alike images "
                         "that are not copies); giving --embedder or --embeddings turns it on as well.",
                         lambda v: None if isinstance(v, bool) else "must be true or false"),
         "embedder": Param("auto", "Embedder name (auto = colour-gradient for images, tfidf for text, table for "
@@ -81,6 +82,19 @@ class EmbeddingNeighbourScanner(Scanner):
                        "or hnsw.", _choice(METHODS)),
         "within_split": Param(True, "Also report near-copies inside each split (DQ203).",
                               lambda v: None if isinstance(v, bool) else "must be true or false"),
+        "windows": Param(True, "Images (default descriptor): also match each later item against the 4 corner and "
+                         "the centre sub-windows (44 of 64 px) of every earlier item, so strong crops and rotations "
+                         "are found; the leave-one-out reference is built the same way, so the threshold stays "
+                         "calibrated.", lambda v: None if isinstance(v, bool) else "must be true or false"),
+        "parts": Param(True, "Images (default descriptor): also search and calibrate the gradient-orientation part "
+                       "of the descriptor on its own, which finds colour-jittered copies.",
+                       lambda v: None if isinstance(v, bool) else "must be true or false"),
+        "part_min_items": Param(500, "Readable items the earlier split needs before the orientation-part search "
+                                "runs: on fewer, the part's whitened space is too thin to tell a jittered copy from a "
+                                "look-alike.", in_range(20, None, integer=True)),
+        "part_z_threshold": Param(5.0, "Calibrated threshold of the orientation-part search (robust standard "
+                                  "deviations, as z-threshold, against the part's own leave-one-out reference).",
+                                  in_range(0.0, None)),
         "seed": Param(0, "Seed for sampling the reference and training approximate indexes.",
                       in_range(0, None, integer=True)),
     }
@@ -99,7 +113,7 @@ class EmbeddingNeighbourScanner(Scanner):
             return (f"tables need at least {MIN_TABLE_COLUMNS} feature columns for row embeddings to mean anything "
                     "(exact row copies are LK101's)")
         if context.splits[0].modality == "image" and not chosen:
-            return ("image embeddings are opt-in (about 40% more CPU, and look-alike images that are not copies are "
+            return ("image embeddings are opt-in (about 75% more CPU, and look-alike images that are not copies are "
                     "flagged); turn them on with --embedder colour-gradient or images = true")
         return None
 
@@ -124,10 +138,8 @@ class EmbeddingNeighbourScanner(Scanner):
             if conflict is not None:
                 findings.append(conflict)
         if self.settings["within_split"]:
-            for split in context.splits:
-                cal = calibrations.get(split.name) or self._calibration(context, split)
-                calibrations[split.name] = cal
-                finding = self._within(context, split, cal, method)
+            for split in context.splits:  # whole items against whole items (sub-windows are for later splits)
+                finding = self._within(context, split, self._calibration(context, split, windows=False), method)
                 if finding is not None:
                     findings.append(finding)
         return findings
@@ -141,10 +153,33 @@ class EmbeddingNeighbourScanner(Scanner):
                                          seed=self.settings["seed"])
         return context.memo[key]
 
+    def _windows(self, context: ScanContext, split: Split) -> tuple[KnnIndex, np.ndarray, int] | None:
+        """(index over every window of ``split``'s items, owner of each window, windows per item), or None when
+        the embedder has no sub-windows (or they are turned off)."""
+        if not self.settings["windows"] or PRECOMPUTED_KEY in context.memo:
+            return None
+        key = f"embedviews:knn:{split.name}:{self.settings['index']}:{self.settings['seed']}:{embedding_method(context)}"
+        if key not in context.memo:
+            views = window_vectors(context, split)
+            if views is None:
+                context.memo[key] = None
+            else:
+                n, per, _ = views.shape
+                method = self.settings["index"]
+                if method == "auto":  # chosen by the number of items, not of windows
+                    method = choose_method(n)
+                index = KnnIndex(views.reshape(n * per, -1), method, seed=self.settings["seed"])
+                context.memo[key] = (index, np.repeat(np.arange(n), per), per)
+        return context.memo[key]
+
     # --- calibration ---------------------------------------------------------------------------------
-    def _self_neighbours(self, context: ScanContext, split: Split) -> tuple[np.ndarray, KnnResult]:
-        """Leave-one-out nearest neighbours of (a sample of) the split's readable items, memoised."""
-        key = f"embed:loo:{split.name}:{self.settings['max_reference']}:{self.settings['seed']}:{self.settings['index']}"
+    def _self_neighbours(self, context: ScanContext, split: Split,
+                         windows: bool = True) -> tuple[np.ndarray, KnnResult]:
+        """Leave-one-out nearest neighbours of (a sample of) the split's readable items, memoised; with
+        ``windows`` (and an embedder that has them), the nearest other item over that item's sub-windows."""
+        windowed = self._windows(context, split) if windows else None
+        key = (f"embed:loo:{split.name}:{self.settings['max_reference']}:{self.settings['seed']}:"
+               f"{self.settings['index']}:{windowed is not None}")
         if key not in context.memo:
             vectors = embeddings_for(context, split)
             readable = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0)
@@ -152,12 +187,16 @@ class EmbeddingNeighbourScanner(Scanner):
             if len(readable) > self.settings["max_reference"]:
                 rng = np.random.default_rng(self.settings["seed"])
                 sample = np.sort(rng.choice(readable, self.settings["max_reference"], replace=False))
-            result = self._index(context, split).search(vectors[sample], 1, self_indices=sample)
+            if windowed is None:
+                result = self._index(context, split).search(vectors[sample], 1, self_indices=sample)
+            else:  # nearest other item over its windows, as a later split's items are searched
+                index, owners, per = windowed
+                result = grouped_search(index, owners, per, vectors[sample], 1, self_owners=sample)
             context.memo[key] = (sample, result)
         return context.memo[key]
 
-    def _calibration(self, context: ScanContext, split: Split) -> Calibration:
-        _, result = self._self_neighbours(context, split)
+    def _calibration(self, context: ScanContext, split: Split, windows: bool = True) -> Calibration:
+        _, result = self._self_neighbours(context, split, windows)
         return calibrate(result.similarities[:, 0], z_threshold=float(self.settings["z_threshold"]),
                          min_similarity=float(self.settings["min_similarity"]))
 
@@ -170,25 +209,53 @@ class EmbeddingNeighbourScanner(Scanner):
         queries = np.flatnonzero(np.linalg.norm(va, axis=1) > 0)
         if len(queries) == 0 or len(vb) == 0:
             return None
-        result = self._index(context, b).search(va[queries], int(self.settings["k"]))
-        sims = result.similarities
-        flagged = cal.flags(sims) & (result.indices >= 0)
-        rows, ranks = np.nonzero(flagged)
-        if len(rows) == 0:
+        k = int(self.settings["k"])
+        windows = self._windows(context, b)
+        if windows is None:
+            result = self._index(context, b).search(va[queries], k)
+        else:
+            result = grouped_search(windows[0], windows[1], windows[2], va[queries], k)
+        frames = [_flagged(a, b, queries, result, cal, method)]
+        if self.settings["parts"] and a.modality == "image":
+            # a part is the fallback for items whose whole descriptor moved (colour jitter): it adds each item's
+            # nearest neighbour by that part when the part's calibration flags it (a pair found both ways is
+            # reported once, with the whole descriptor's numbers)
+            for part in part_names(context):
+                frames.append(self._part_pairs(context, a, b, part, f"{method}/{part}"))
+        frames = [f for f in frames if not f.empty]
+        if not frames:
             return None
-        ia = queries[rows]
-        ib = result.indices[rows, ranks]
-        s = sims[rows, ranks].astype(np.float64)
-        pairs = pd.DataFrame({
-            "a_split": a.name, "a_id": a.ids[ia], "b_split": b.name, "b_id": b.ids[ib],
-            "method": method, "distance": np.clip(1.0 - s, 0.0, 2.0),
-            "similarity": s, "rank": ranks + 1, "z_score": cal.z(s), "reference_share": cal.reference_share(s),
-        })
+        pairs = pd.concat(frames, ignore_index=True).drop_duplicates(["_a", "b_id"], keep="first")
+        ia = pairs["_a"].to_numpy()
+        ib = pairs.pop("_b").to_numpy()
         if a.has_labels or b.has_labels:
             pairs["a_label"] = a.items["label"].to_numpy()[ia]
             pairs["b_label"] = b.items["label"].to_numpy()[ib]
-        pairs["_a"] = ia
         return pairs.sort_values(["_a", "rank"], kind="stable").reset_index(drop=True)
+
+    def _part_pairs(self, context: ScanContext, a: Split, b: Split, part: str, method: str) -> pd.DataFrame:
+        """Pairs flagged by the descriptor part ``part`` alone, calibrated on its own leave-one-out reference."""
+        key = f"embedviews:part-reference:{part}:{b.name}:{self.settings['max_reference']}:{self.settings['seed']}"
+        vb = part_vectors(context, b, part)
+        if int(np.sum(np.linalg.norm(vb, axis=1) > 0)) < int(self.settings["part_min_items"]):
+            return pd.DataFrame()
+        if f"{key}:index" not in context.memo:
+            context.memo[f"{key}:index"] = KnnIndex(vb, self.settings["index"], seed=self.settings["seed"])
+        index = context.memo[f"{key}:index"]
+        if key not in context.memo:
+            readable = np.flatnonzero(np.linalg.norm(vb, axis=1) > 0)
+            sample = readable
+            if len(readable) > self.settings["max_reference"]:
+                rng = np.random.default_rng(self.settings["seed"])
+                sample = np.sort(rng.choice(readable, self.settings["max_reference"], replace=False))
+            context.memo[key] = index.search(vb[sample], 1, self_indices=sample).similarities[:, 0]
+        cal = calibrate(context.memo[key], z_threshold=float(self.settings["part_z_threshold"]),
+                        min_similarity=float(self.settings["min_similarity"]))
+        va = part_vectors(context, a, part)
+        queries = np.flatnonzero(np.linalg.norm(va, axis=1) > 0)
+        if len(queries) == 0 or len(vb) == 0:
+            return pd.DataFrame()
+        return _flagged(a, b, queries, index.search(va[queries], 1), cal, method)
 
     def _known_pairs(self, context: ScanContext, a: Split, b: Split) -> set[tuple[str, str]]:
         """(a_id, b_id) pairs already reported by another scanner's leakage findings (exact or hash copies)."""
@@ -277,7 +344,7 @@ class EmbeddingNeighbourScanner(Scanner):
 
     # --- within one split ------------------------------------------------------------------------------
     def _within(self, context: ScanContext, split: Split, cal: Calibration, method: str) -> Finding | None:
-        sample, result = self._self_neighbours(context, split)
+        sample, result = self._self_neighbours(context, split, windows=False)
         sims = result.similarities[:, 0]
         flagged = cal.flags(sims) & (result.indices[:, 0] >= 0)
         if not flagged.any():
@@ -307,6 +374,24 @@ class EmbeddingNeighbourScanner(Scanner):
             evidence=evidence,
             remediation="Keep one item of each pair, or group them so they stay in one split.",
         )
+
+
+def _flagged(a: Split, b: Split, queries: np.ndarray, result: KnnResult, cal: Calibration,
+             method: str) -> pd.DataFrame:
+    """The (query, neighbour) pairs of ``result`` that ``cal`` flags, as evidence rows (``_a``/``_b``: positions)."""
+    flagged = cal.flags(result.similarities) & (result.indices >= 0)
+    rows, ranks = np.nonzero(flagged)
+    if len(rows) == 0:
+        return pd.DataFrame()
+    ia = queries[rows]
+    ib = result.indices[rows, ranks]
+    s = result.similarities[rows, ranks].astype(np.float64)
+    return pd.DataFrame({
+        "a_split": a.name, "a_id": a.ids[ia], "b_split": b.name, "b_id": b.ids[ib],
+        "method": method, "distance": np.clip(1.0 - s, 0.0, 2.0),
+        "similarity": s, "rank": ranks + 1, "z_score": cal.z(s), "reference_share": cal.reference_share(s),
+        "_a": ia, "_b": ib,
+    })
 
 
 def decodes_descriptor(config: Any) -> bool:
