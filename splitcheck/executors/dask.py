@@ -6,8 +6,9 @@ The flow mirrors the local one (:mod:`splitcheck.signatures.images`), with the p
    executor does; an unchanged dataset is not sent to the cluster at all.
 2. The remaining paths are cut into partitions; each partition is one task on a worker, which reads the
    files, digests them, looks the digests up in the cache file if it can see one (a renamed file is still
-   a hit), decodes and hashes the misses with the same code as the local path, and writes one Parquet
-   shard (:mod:`splitcheck.executors.shards`). With ``shard_dir`` (a folder or URI every worker and the
+   a hit), decodes and hashes the misses with the same code as the local path (and, when the scan embeds
+   images with the default descriptor, describes them in that decode), and writes one Parquet shard
+   (:mod:`splitcheck.executors.shards`; the descriptors travel in its ``descriptor`` column). With ``shard_dir`` (a folder or URI every worker and the
    client can reach) the worker writes the shard there and returns only its name; without it the
    worker returns the shard's bytes.
 3. The client reads the shards as they finish, stores their signatures in the cache, and assembles the

@@ -18,6 +18,9 @@ column                    type        meaning
 ``mode``, ``format``      string      as stored in the file
 ``hash:<name>``           binary      packed bits of each perceptual hash (``numpy.packbits`` order)
 ``variants:<name>``       binary      packed hashes of the crop and rotation variants, variant-major
+``descriptor``            binary      the raw default image embedding made in the decode (little-endian
+                                      float32; only when the run asked for it, ``settings.descriptor``;
+                                      null for rows without one, e.g. signatures a worker found cached)
 ========================  ==========  ===========================================================
 
 The file's schema metadata carries ``splitcheck.algo`` (the algorithm key: version and settings of the
@@ -97,6 +100,10 @@ def shard_table(items: Sequence[int], paths: Sequence[str], entries: Sequence[Im
     for name in variant_names:
         columns[f"variants:{name}"] = pa.array(
             [r.variants[name].tobytes() if r is not None else None for r in records], pa.binary())
+    if any(r is not None and r.descriptor is not None for r in records):
+        columns["descriptor"] = pa.array(
+            [np.asarray(r.descriptor, dtype="<f4").tobytes() if r is not None and r.descriptor is not None else None
+             for r in records], pa.binary())
     table = pa.table(columns)
     return table.replace_schema_metadata({_ALGO: algo.encode(), _VERSION: SHARD_VERSION.encode()})
 
@@ -163,8 +170,14 @@ def _rows(table: pa.Table, algo: str, name: str) -> Shard:
             if not width or len(flat) % width:
                 raise InputError(f"{name}: row {i}: variants of '{h}' do not hold whole hashes")
             variants[h] = flat.reshape(-1, width).copy()
-        entries.append(ImageRecord(content, int(data["pixel"][i]), hashes, numbers[i].copy(), data["mode"][i],
-                                   data["format"][i], variants))
+        record = ImageRecord(content, int(data["pixel"][i]), hashes, numbers[i].copy(), data["mode"][i],
+                             data["format"][i], variants)
+        descriptor = data["descriptor"][i] if "descriptor" in data else None
+        if descriptor is not None:
+            if len(descriptor) % 4:
+                raise InputError(f"{name}: row {i}: the descriptor is not whole float32 values")
+            record.descriptor = np.frombuffer(descriptor, dtype="<f4").astype(np.float32)
+        entries.append(record)
     return Shard(np.asarray(data["item"], dtype=np.int64), entries, stats,
                  np.asarray(data["cached"], dtype=bool), algo)
 

@@ -183,3 +183,44 @@ def test_worker_processes_give_the_same_signatures(splits: list[Split]):
     with DaskExecutor(n_workers=2, processes=True, partition_size=16) as ex:
         remote = ex.image_signatures(paths, settings)
     assert_same_signatures(compute_image_signatures(paths, settings), remote)
+
+
+def test_image_descriptors_travel_in_the_shards_and_embedding_findings_equal_the_local_path(
+        executor: DaskExecutor, splits: list[Split], monkeypatch: pytest.MonkeyPatch):
+    """With --embedder colour-gradient the workers' descriptors reach the client: no image is decoded again there,
+    and the embedding scanner's findings are the local executor's."""
+    import dataclasses
+
+    from splitcheck.embed import store
+    from splitcheck.embed.context import configure
+    from splitcheck.scanners.embedding_neighbours import EmbeddingNeighbourScanner
+
+    settings = dataclasses.replace(ScanContext(splits).image_settings, descriptor=True)
+    for split in splits:
+        local = LocalExecutor(jobs=1).image_signatures(split.paths, settings)
+        remote = executor.image_signatures(split.paths, settings)
+        assert_same_signatures(local, remote)
+        assert remote.described is not None and np.array_equal(local.described, remote.described)
+        assert remote.described[remote.valid].all()
+        assert np.array_equal(local.descriptors, remote.descriptors)
+
+    def no_second_decode(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("an image was decoded again on the client")
+
+    def scan(context: ScanContext) -> list:
+        configure(context, embedder="colour-gradient")
+        found = run_leakage_scanners(context)
+        return found + EmbeddingNeighbourScanner().run(context)
+
+    local_findings = scan(ScanContext(splits, jobs=1))
+    monkeypatch.setattr(store, "decode_descriptors", no_second_decode)
+    remote_findings = scan(ExecutorContext(splits, executor))
+    assert [f.code for f in local_findings] == [f.code for f in remote_findings]
+    assert "LK103" in [f.code for f in remote_findings]
+    for a, b in zip(local_findings, remote_findings):
+        assert (a.code, a.splits, a.message, a.metrics) == (b.code, b.splits, b.message, b.metrics)
+        assert a.evidence.equals(b.evidence)
+    (lk103,) = [f for f in remote_findings if f.code == "LK103"]
+    # the one pair the hashes do not report: a look-alike, not a planted copy (see benchmarks/embeddings/README.md)
+    assert list(zip(lk103.evidence["a_id"], lk103.evidence["b_id"])) == [("flower/val_flower_001.jpg",
+                                                                           "flower/flower_000.png")]
