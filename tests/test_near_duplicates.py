@@ -12,6 +12,7 @@ from PIL import Image, ImageEnhance
 import splitcheck
 from splitcheck.context import ScanContext
 from splitcheck.loaders import LoadOptions, load_split
+from splitcheck.scanners.near_duplicates import NearDuplicateScanner
 from splitcheck.signatures.decode import full_pixel_digest
 from splitcheck.signatures.perceptual import from_imagehash
 from helpers import FIXTURES
@@ -60,8 +61,12 @@ def test_mirror_off_and_threshold_zero_change_what_is_found():
     transforms = [t for _, _, t in EXPECTED["images"]["near_pairs"]]
     found = [t for _, _, t in near_pairs(no_mirror)]
     assert len(found) == len(transforms) - 1 and "flip" not in found
-    strict = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0}})
+    strict = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0, "isolated-threshold": 0}})
     assert len(near_pairs(strict)) == 1  # only the flip is bit-identical (mirrored)
+    # threshold 0 alone still lets isolated pairs with one identical hash through, up to isolated-threshold
+    zero = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0}})
+    assert 1 < len(near_pairs(zero)) <= len(transforms)
+    assert all(d <= 18 for d in zero.by_code("LK102")[0].evidence["distance"])
 
 
 def test_class_shares_and_copies_of_one_training_image(tmp_path, rng):
@@ -166,5 +171,53 @@ def test_pair_search_is_memoised_by_content_and_settings(tmp_path):
         n_memo = cache._run(lambda c: c.execute(
             "SELECT count(*) FROM signatures WHERE algo = 'near-pairs'").fetchone()[0])
     assert n_memo == 3  # val-train, inside train, inside val
-    stricter = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0}})
+    stricter = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0, "isolated-threshold": 0}})
     assert len(near_pairs(stricter)) == 1  # other settings: searched again, not read from the memo
+
+
+def _flipped(code: np.ndarray, bits: range) -> np.ndarray:
+    out = code.copy()
+    for b in bits:
+        out[b // 8] ^= np.uint8(1 << (7 - b % 8))
+    return out
+
+
+def test_pairs_above_the_threshold_are_kept_only_between_isolated_images():
+    """Pairs at summed distance 15-18 are kept when no other earlier-split image is within distance + 16 of
+    either image, and when one hash is within threshold // 2 (the radius every index searches)."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(5)
+    n_train, n_val = 200, 8
+    hashes = {h: rng.integers(0, 256, (n_train, 8), dtype=np.uint8) for h in ("phash", "dhash")}
+    val = {h: rng.integers(0, 256, (n_val, 8), dtype=np.uint8) for h in ("phash", "dhash")}
+
+    def plant(v: int, t: int, p_bits: int, d_bits: int) -> None:
+        val["phash"][v] = _flipped(hashes["phash"][t], range(p_bits))
+        val["dhash"][v] = _flipped(hashes["dhash"][t], range(d_bits))
+
+    plant(0, 0, 6, 10)  # 16, isolated: kept
+    plant(1, 1, 6, 10)  # 16, but image 2 of training is 12 bits from image 1: dropped
+    hashes["phash"][2] = _flipped(hashes["phash"][1], range(40, 52))
+    hashes["dhash"][2] = hashes["dhash"][1]
+    plant(2, 3, 8, 8)  # 16 with both hashes above 14 // 2: dropped
+    plant(3, 4, 7, 11)  # 18: kept
+    plant(4, 5, 7, 12)  # 19: above isolated-threshold
+    plant(5, 6, 4, 8)  # 12: within the threshold, not an isolated pair
+    plant(6, 7, 6, 10)  # 16, but training image 8 is 17 bits from the validation image (33 from image 7)
+    hashes["phash"][8] = _flipped(hashes["phash"][7], range(6))
+    hashes["dhash"][8] = _flipped(hashes["dhash"][7], range(27))  # bits 10-26 differ from val 6: 17 bits
+    for side in (hashes, val):
+        for h in ("phash", "dhash"):
+            side[h + "_mirror"] = side[h][:, ::-1].copy()
+    sb = SimpleNamespace(hashes=hashes, variants={}, valid=np.ones(n_train, bool))
+    sa = SimpleNamespace(hashes=val, variants={}, valid=np.ones(n_val, bool))
+    raw = NearDuplicateScanner(variants=False)._search(sa, sb, False)
+    found = {(int(a), int(b)): (int(d), bool(i)) for a, b, d, i in zip(raw["a"], raw["b"], raw["distance"],
+                                                                        raw["isolated"])}
+    assert found == {(0, 0): (16, True), (3, 4): (18, True), (5, 6): (12, False)}
+    strict = NearDuplicateScanner(variants=False, isolated_threshold=14)._search(sa, sb, False)
+    assert list(zip(strict["a"], strict["b"])) == [(5, 6)]
+    # no margin asked: the pair is kept unless another image is closer than the pair itself (image 2 is, to 1)
+    loose = NearDuplicateScanner(variants=False, isolation=0)._search(sa, sb, False)
+    assert {(int(a), int(b)) for a, b in zip(loose["a"], loose["b"])} == {(0, 0), (3, 4), (5, 6), (6, 7)}

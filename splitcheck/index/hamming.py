@@ -65,3 +65,22 @@ def hamming_pairs(
     q, b, d = np.concatenate(q_parts), np.concatenate(b_parts), np.concatenate(d_parts)
     order = np.lexsort((b, d, q))
     return q[order], b[order], d[order]
+
+
+def nearest_distances(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest base rows of each query: (distances, base indices), each ``(n_queries, k)``, nearest first.
+
+    Exact (faiss ``IndexBinaryFlat`` k-NN); rows beyond the base size hold distance ``n_bits + 1`` and index -1.
+    """
+    import faiss
+
+    queries = np.ascontiguousarray(queries, dtype=np.uint8)
+    base = np.ascontiguousarray(base, dtype=np.uint8)
+    n_bits = base.shape[1] * 8
+    if len(queries) == 0 or len(base) == 0 or k < 1:
+        return np.full((len(queries), max(k, 0)), n_bits + 1, np.int32), np.full((len(queries), max(k, 0)), -1, np.int64)
+    index = faiss.IndexBinaryFlat(n_bits)
+    index.add(base)
+    distances, ids = index.search(queries, k)
+    distances = np.where(ids < 0, n_bits + 1, distances).astype(np.int32)
+    return distances, ids.astype(np.int64)

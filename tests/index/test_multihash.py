@@ -132,10 +132,14 @@ def test_scanner_multihash_path_gives_the_flat_paths_pairs(planted, within: bool
     flat = NearDuplicateScanner(index="flat")._search(sa, sb, not within)
     fast = NearDuplicateScanner(index="multihash")._search(sa, sb, not within)
     auto = NearDuplicateScanner(multihash_above=0)._search(sa, sb, not within)
-    assert set(flat) == set(fast) == {"a", "b", "distance", "per_hash", "kind", "mirrored"}
+    assert set(flat) == set(fast) == {"a", "b", "distance", "per_hash", "kind", "mirrored", "isolated"}
     for key in flat:
         assert np.array_equal(flat[key], fast[key]) and np.array_equal(flat[key], auto[key]), key
-    assert (flat["distance"] <= 14).all() and (flat["per_hash"] <= 12).all()
+    assert (flat["per_hash"] <= 12).all()
+    # above the threshold only isolated pairs, up to isolated-threshold, with a hash within 14 // 2
+    assert (flat["distance"][~flat["isolated"]] <= 14).all() and (flat["distance"] <= 18).all()
+    assert (flat["per_hash"][flat["isolated"]].min(axis=1) <= 7).all()
+    assert flat["isolated"].any() == (not within)
     assert len(flat["a"]) > (90 if within else 300)
     if not within:
         assert flat["mirrored"].sum() >= 95 and (flat["kind"] > 0).any()
