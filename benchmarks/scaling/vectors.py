@@ -6,11 +6,12 @@ planted near-copies of base vectors. The base is generated in shards of 1M vecto
 never held whole: each shard is generated, encoded into a copy of the trained index, searched by every
 query, and dropped (:class:`splitcheck.index.ivfpq.ShardedIvfPq`); the per-shard top-10 lists are merged.
 
-Inverted lists: ``LISTS_PER_SQRT`` x sqrt(base) (``--lists-per-sqrt`` to compare others), the queries'
-lists assigned once for all shards. Reported per size: training (sample size, lists, seconds), search
-seconds (encode + search + exact re-ranking of 4 x k candidates per shard), peak RSS of the process, cost
-per item, the share of planted copies found at rank 1, and recall@10 against an exact (flat) search of
-1,000 queries over the whole base (streamed shard by shard as well). Each size runs in its own process::
+Inverted lists: base / ``LIST_SIZE`` (``--list-size`` to compare others; ``--lists-per-sqrt`` for the
+former 2 x sqrt(base)), the queries' lists assigned once for all shards. Reported per size: training
+(sample size, lists, wall and CPU seconds), search wall and CPU seconds (encode + search + exact re-ranking
+of 4 x k candidates per shard), peak RSS of the process, cost per item (wall and CPU), the share of
+planted copies found at rank 1, and recall@10 against an exact (flat) search of 1,000 queries over the
+whole base (streamed shard by shard as well). Each size runs in its own process::
 
     python benchmarks/scaling/vectors.py --sizes 10k,100k
     python benchmarks/scaling/vectors.py --sizes 1M,10M     # once each, late: minutes
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, append, label, machine, markdown, parse_size, peak_rss_mb, run_child
 
-DIM = 64
+DIM = 64  # --dim overrides it
 SHARD = 1_000_000
 K = 10
 EXACT_QUERIES = 1_000
@@ -75,35 +77,55 @@ class Data:
         return q, rows, source
 
 
-def child(n: int, n_probe: int, lists_per_sqrt: float) -> dict:
+def set_dim(dim: int) -> None:
+    global DIM
+    DIM = dim
+
+
+def cpu_s() -> float:
+    """User + system CPU seconds of this process so far (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def lists_for(n_base: int, list_size: float, lists_per_sqrt: float) -> int:
+    from splitcheck.index import ivfpq
+
+    if lists_per_sqrt > 0:  # the former rule, for comparison
+        return int(min(65_536, max(16, round(lists_per_sqrt * n_base ** 0.5))))
+    ivfpq.LIST_SIZE = list_size
+    return ivfpq.default_lists(n_base)
+
+
+def child(n: int, n_probe: int, list_size: float, lists_per_sqrt: float) -> dict:
     from splitcheck.index import ivfpq
     from splitcheck.index.ivfpq import (
         IvfPqSettings,
         ShardedIvfPq,
-        default_lists,
         merge_topk,
         recall_at_k,
         training_size,
     )
 
-    ivfpq.LISTS_PER_SQRT = lists_per_sqrt
-    row: dict = {"n": n, "dim": DIM, "k": K, "n_probe": n_probe, "lists_per_sqrt": lists_per_sqrt,
-                 "hnsw_quantiser_above": ivfpq.HNSW_QUANTIZER_LISTS}
+    row: dict = {"n": n, "dim": DIM, "k": K, "n_probe": n_probe, "list_size": list_size,
+                 "lists_per_sqrt": lists_per_sqrt, "hnsw_quantiser_above": ivfpq.HNSW_QUANTIZER_LISTS,
+                 "ef_add": ivfpq.EF_ADD, "train_per_list": ivfpq.TRAIN_PER_LIST}
     data = Data(n)
     t0 = time.perf_counter()
     queries, rows, source = data.queries()
     row["gen_queries_s"] = round(time.perf_counter() - t0, 2)
-    n_lists = default_lists(data.n_base)
+    n_lists = lists_for(data.n_base, list_size, lists_per_sqrt)
     n_train = min(data.n_base, training_size(n_lists))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_s()
     sample = data.shard(0)[:n_train] if n_train <= data.sizes[0] else np.concatenate(
         [data.shard(k) for k in range(-(-n_train // SHARD))])[:n_train]
     index = ShardedIvfPq(DIM, IvfPqSettings(n_lists=n_lists, n_probe=n_probe)).train(sample)
     del sample
-    row.update(n_lists=n_lists, n_train=n_train, train_s=round(time.perf_counter() - t0, 2))
-    t0 = time.perf_counter()
+    row.update(n_lists=n_lists, n_train=n_train, train_s=round(time.perf_counter() - t0, 2),
+               train_cpu_s=round(cpu_s() - c0, 2))
+    t0, c0 = time.perf_counter(), cpu_s()
     _, ids = index.search(queries, data.shards(), K)
-    row["search_s"] = round(time.perf_counter() - t0, 2)
+    row.update(search_s=round(time.perf_counter() - t0, 2), search_cpu_s=round(cpu_s() - c0, 2))
     row["planted_top1"] = round(float(np.mean(ids[rows, 0] == source)), 4)
     row["peak_rss_mb"] = round(peak_rss_mb(), 1)  # of the method; the exact reference below is extra
     # exact reference for a sample of queries, streamed over the same shards (flat inner product)
@@ -123,6 +145,7 @@ def child(n: int, n_probe: int, lists_per_sqrt: float) -> dict:
     row["recall_at_10"] = round(recall_at_k(ids[probe], best_i), 4)
     row["top1_exact"] = round(float(np.mean(ids[probe, 0] == best_i[:, 0])), 4)
     row["us_per_item"] = round(1e6 * (row["train_s"] + row["search_s"]) / n, 3)
+    row["cpu_us_per_item"] = round(1e6 * (row["train_cpu_s"] + row["search_cpu_s"]) / n, 3)
     return row
 
 
@@ -130,21 +153,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10k,100k")
     parser.add_argument("--n-probe", type=int, default=16)
-    parser.add_argument("--lists-per-sqrt", type=float, default=None,
-                        help="inverted lists per sqrt(base size) (default: splitcheck's LISTS_PER_SQRT)")
+    parser.add_argument("--list-size", type=float, default=None,
+                        help="mean vectors per inverted list (default: splitcheck's LIST_SIZE)")
+    parser.add_argument("--lists-per-sqrt", type=float, default=0.0,
+                        help="instead, the former rule: this many lists x sqrt(base size)")
+    parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--out", type=Path, default=RESULTS / "vectors.jsonl")
-    parser.add_argument("--child", nargs=3, metavar=("N", "NPROBE", "LISTS_PER_SQRT"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, metavar=("N", "NPROBE", "LIST_SIZE", "LISTS_PER_SQRT"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    set_dim(args.dim)
     if args.child:
-        print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]))))
+        print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]), float(args.child[3]))))
         return
-    if args.lists_per_sqrt is None:
-        from splitcheck.index.ivfpq import LISTS_PER_SQRT
+    if args.list_size is None:
+        from splitcheck.index.ivfpq import LIST_SIZE
 
-        args.lists_per_sqrt = LISTS_PER_SQRT
+        args.list_size = LIST_SIZE
     rows = []
     for n in (parse_size(s) for s in args.sizes.split(",")):
-        row = run_child(Path(__file__), ["--child", str(n), str(args.n_probe), str(args.lists_per_sqrt)])
+        row = run_child(Path(__file__), ["--dim", str(args.dim), "--child", str(n), str(args.n_probe),
+                                         str(args.list_size), str(args.lists_per_sqrt)])
         row["machine"] = machine()
         append(args.out, row)
         rows.append(row)
@@ -152,8 +181,9 @@ def main() -> None:
     for row in rows:
         row["size"] = label(row.get("n", 0))
     print(markdown(rows, [("size", "items"), ("n_probe", "n_probe"), ("n_lists", "lists"), ("n_train", "train n"),
-                          ("train_s", "train s"),
-                          ("search_s", "search s"), ("us_per_item", "µs/item"), ("peak_rss_mb", "peak RSS MB"),
+                          ("train_s", "train s"), ("train_cpu_s", "train CPU s"), ("search_s", "search s"),
+                          ("search_cpu_s", "search CPU s"), ("us_per_item", "µs/item"),
+                          ("cpu_us_per_item", "CPU µs/item"), ("peak_rss_mb", "peak RSS MB"),
                           ("planted_top1", "planted @1"), ("recall_at_10", "recall@10"),
                           ("top1_exact", "top-1 = exact"), ("process_wall_s", "process s")]))
 

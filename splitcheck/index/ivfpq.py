@@ -23,28 +23,43 @@ from dataclasses import dataclass
 import numpy as np
 
 METRICS = ("cosine", "l2")
-#: Inverted lists per square root of the expected base size (faiss's guideline is 4-16 x sqrt(n)): the
-#: coarse assignment (per list) and the list scan (per listed vector) then cost about the same.
-LISTS_PER_SQRT = 2
+#: Mean vectors per inverted list. Lists of constant size keep the per-query scan (n_probe x LIST_SIZE
+#: codes) and the recall at a fixed n_probe about constant as the base grows, so the total cost grows
+#: with n x log(lists) (HNSW assignment) instead of n^1.5 (2 x sqrt(n) lists scanned by flat search).
+#: 64 is about the size of a neighbourhood in benchmarks/scaling/vectors.py (50 vectors per cluster):
+#: recall@10 0.92-0.94 at n_probe 16 from 100k to 10M, where 2 x sqrt(n) lists gave 0.98 -> 0.61.
+LIST_SIZE = 64
+#: Fewest and most inverted lists.
+MIN_LISTS, MAX_LISTS = 16, 1 << 20
 #: Base size assumed when none is given (sets the default number of lists).
 DEFAULT_BASE = 1_000_000
 #: Above this many lists the coarse quantiser is an HNSW graph (assignment cost ~ log(lists), not lists);
-#: below it a flat quantiser assigned faster here (64-d, 3,795 lists: 29 against 57 µs per vector).
-HNSW_QUANTIZER_LISTS = 16_384
+#: below it a flat quantiser (one matrix product) is as fast (64-d, 16,000 lists: 66 CPU-µs per vector
+#: flat, 20-30 by the graph).
+HNSW_QUANTIZER_LISTS = 8192
 #: Above this many lists the coarse centroids are trained by two-level k-means (sqrt(lists) clusters, then
 #: inside each), whose cost grows with sqrt(lists) instead of lists.
 TWO_LEVEL_LISTS = 4096
-#: Neighbours per node of that graph, and its search breadth (at least EF_PER_PROBE x n_probe).
+#: Neighbours per node of that graph; its search breadth for the queries (at least EF_PER_PROBE x
+#: n_probe) and for assigning the base vectors to one list each (EF_ADD: a base vector put in its
+#: second-best list is still found by the queries that probe 16).
 HNSW_M = 32
 HNSW_EF_SEARCH = 64
 EF_PER_PROBE = 4
-#: Training vectors per list (faiss asks for at least 39 per centroid).
-TRAIN_PER_LIST = 40
+EF_ADD = 16
+#: Training vectors per list (k-means on 16 per centroid loses ~0.02 recall against faiss's 39, at 40%
+#: of the training time), and the most training vectors drawn whatever the lists.
+TRAIN_PER_LIST = 16
+TRAIN_MAX = 4_000_000
 #: k-means iterations of the coarse lists (faiss's default is 25; the lists' cost grows with their number).
 COARSE_TRAIN_ITERATIONS = 10
-#: k-means iterations and sample per centroid when training the product quantiser.
+#: k-means iterations, sample per centroid and minimum sample when training the product quantiser.
 PQ_TRAIN_ITERATIONS = 10
 PQ_TRAIN_POINTS_PER_CENTROID = 64
+PQ_TRAIN_MIN = 40 * 256
+#: Fewest PQ candidates re-ranked per query and shard when ``refine`` > 0 (k x refine is small for k = 1-5,
+#: and 8-byte codes of 32-d vectors rank the nearest neighbour 4th or lower often enough to matter).
+REFINE_MIN = 32
 #: Queries searched per faiss call (bounds the candidate buffers: queries x k x refine x dim floats).
 QUERY_BATCH = 4096
 
@@ -53,11 +68,12 @@ QUERY_BATCH = 4096
 class IvfPqSettings:
     """How the index is built and searched.
 
-    ``n_lists``: inverted lists (default :func:`default_lists` of the expected base size: 2 x sqrt(n));
+    ``n_lists``: inverted lists (default :func:`default_lists` of the expected base size: n / 64);
     ``n_subquantizers``: bytes per encoded vector at 8 bits (must divide the dimension; default the
     largest of dim/4, dim/2, dim, ... that divides it and is at most 64); ``n_bits``: bits per
     sub-quantiser code; ``n_probe``: lists searched per query (recall against speed); ``refine``: the
-    shard's top ``k * refine`` PQ candidates are re-ranked by exact distance (0: keep PQ estimates);
+    shard's top ``max(k * refine, REFINE_MIN)`` PQ candidates are re-ranked by exact distance (0: keep PQ
+    estimates);
     ``metric``: ``cosine`` or ``l2``; ``seed``: k-means seed.
     """
 
@@ -71,13 +87,14 @@ class IvfPqSettings:
 
 
 def default_lists(n_base: int) -> int:
-    """Inverted lists for ``n_base`` vectors: :data:`LISTS_PER_SQRT` x sqrt(n_base), between 16 and 65,536."""
-    return int(min(65_536, max(16, round(LISTS_PER_SQRT * math.sqrt(max(n_base, 0))))))
+    """Inverted lists for ``n_base`` vectors: n_base / :data:`LIST_SIZE`, between :data:`MIN_LISTS` and
+    :data:`MAX_LISTS`."""
+    return int(min(MAX_LISTS, max(MIN_LISTS, round(max(n_base, 0) / LIST_SIZE))))
 
 
 def training_size(n_lists: int, n_bits: int = 8) -> int:
-    """Vectors needed to train ``n_lists`` lists and a ``2**n_bits``-centroid product quantiser."""
-    return max(TRAIN_PER_LIST * n_lists, TRAIN_PER_LIST * 2 ** n_bits)
+    """Vectors drawn to train ``n_lists`` lists and a ``2**n_bits``-centroid product quantiser."""
+    return min(max(TRAIN_PER_LIST * n_lists, PQ_TRAIN_MIN, 40 * 2 ** n_bits), max(TRAIN_MAX, n_lists))
 
 
 def default_subquantizers(dim: int) -> int:
@@ -126,11 +143,13 @@ class ShardedIvfPq:
         index = faiss.IndexIVFPQ(quantizer, self.dim, self.n_lists, self.n_subquantizers, self.settings.n_bits, metric)
         index.cp.seed = self.settings.seed
         index.cp.niter = COARSE_TRAIN_ITERATIONS
+        index.cp.min_points_per_centroid = 1  # TRAIN_PER_LIST is below faiss's 39: no warning
         index.pq.cp.seed = self.settings.seed
         # the quantiser's k-means on 4-dimensional sub-vectors is slow in faiss; 10 iterations on 64 points
         # per centroid give the same recall after refinement (measured in benchmarks/scaling)
         index.pq.cp.niter = PQ_TRAIN_ITERATIONS
         index.pq.cp.max_points_per_centroid = PQ_TRAIN_POINTS_PER_CENTROID
+        index.pq.cp.min_points_per_centroid = 1  # small sets: candidates are re-ranked on exact scores anyway
         if self.n_lists > TWO_LEVEL_LISTS:  # two-level k-means: ~2 sqrt(lists) centroids per point, not lists
             quantizer.add(self._two_level_centroids(x))  # a trained quantiser: index.train fits only the PQ
         index.train(x)
@@ -143,7 +162,7 @@ class ShardedIvfPq:
 
         centroids, _ = two_level_clustering(x, round(math.sqrt(self.n_lists)), self.n_lists,
                                             clustering_niter=COARSE_TRAIN_ITERATIONS, seed=self.settings.seed,
-                                            spherical=self.settings.metric == "cosine")
+                                            spherical=self.settings.metric == "cosine", min_points_per_centroid=1)
         return np.ascontiguousarray(centroids, dtype=np.float32)
 
     def search(self, queries: np.ndarray, shards: Iterable[np.ndarray | tuple[np.ndarray, np.ndarray]],
@@ -182,8 +201,12 @@ def assign_lists(trained: bytes, queries: np.ndarray, settings: IvfPqSettings) -
     import faiss
 
     whole = faiss.deserialize_index(np.frombuffer(trained, dtype=np.uint8))  # kept alive: owns the quantiser
-    index = faiss.extract_index_ivf(whole)
-    n_probe = min(settings.n_probe, index.nlist)
+    return assign_in(faiss.extract_index_ivf(whole), queries, settings.n_probe)
+
+
+def assign_in(index, queries: np.ndarray, n_probe: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """``(lists, scores)`` of the prepared queries by the coarse quantiser of the faiss IVF ``index``."""
+    n_probe = min(n_probe, index.nlist)
     lists = np.empty((len(queries), n_probe), dtype=np.int64)
     scores = np.empty((len(queries), n_probe), dtype=np.float32)
     for start in range(0, len(queries), QUERY_BATCH):
@@ -215,24 +238,26 @@ def search_shard(trained: bytes, ids: np.ndarray, vectors: np.ndarray, queries: 
     ``settings.refine > 0``. ``assignment`` is :func:`assign_lists` of the queries, computed once for all
     shards (without it each shard assigns the queries again; the results are the same).
     """
-    import faiss
-
     dim = queries.shape[1]
-    higher = settings.metric == "cosine"
     x = prepare(vectors, settings.metric, dim)
     q = queries if prepared else prepare(queries, settings.metric, dim)
     if len(x) == 0:
-        return empty_topk(len(q), k, higher)
-    index = faiss.deserialize_index(np.frombuffer(trained, dtype=np.uint8))
-    index.nprobe = min(settings.n_probe, index.nlist)
-    index.parallel_mode = 3  # search_preassigned runs over the queries in parallel (mode 0 would be serial)
-    index.add(x)
+        return empty_topk(len(q), k, settings.metric == "cosine")
+    index = encode(trained, x, settings)
     if assignment is None:
         assignment = assign_lists(trained, q, settings)
-    depth = min(len(x), k * max(1, settings.refine))
-    out_s, out_i = empty_topk(len(q), k, higher)
-    for start in range(0, len(q), QUERY_BATCH):
-        chunk = q[start:start + QUERY_BATCH]
+    return search_encoded(index, ids, x, q, k, settings, assignment)
+
+
+def search_encoded(index, ids: np.ndarray, x: np.ndarray, queries: np.ndarray, k: int,  # type: ignore[no-untyped-def]
+                   settings: IvfPqSettings, assignment: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` of the prepared ``queries`` in an index made by :func:`encode` from the prepared vectors
+    ``x`` (named by ``ids``), the queries' lists given by ``assignment``; candidates re-ranked on ``x``."""
+    higher = settings.metric == "cosine"
+    depth = min(len(x), max(k * settings.refine, REFINE_MIN) if settings.refine > 0 else k)
+    out_s, out_i = empty_topk(len(queries), k, higher)
+    for start in range(0, len(queries), QUERY_BATCH):
+        chunk = queries[start:start + QUERY_BATCH]
         lists, coarse = (a[start:start + QUERY_BATCH] for a in assignment)
         pq_scores, local = index.search_preassigned(chunk, depth, lists, coarse)
         if settings.refine > 0:
@@ -245,6 +270,27 @@ def search_shard(trained: bytes, ids: np.ndarray, vectors: np.ndarray, queries: 
         out_s[start:start + len(chunk), :keep] = np.take_along_axis(pq_scores, order, axis=1)
         out_i[start:start + len(chunk), :keep] = np.where(chosen >= 0, ids[np.where(chosen >= 0, chosen, 0)], -1)
     return out_s, out_i
+
+
+def encode(trained: bytes, vectors: np.ndarray, settings: IvfPqSettings):  # type: ignore[no-untyped-def]
+    """A copy of the trained index holding the (prepared) ``vectors``, ready for ``search_preassigned``.
+
+    An HNSW coarse quantiser assigns the base with the narrow breadth :data:`EF_ADD` (one list each), then
+    gets back the queries' breadth."""
+    import faiss
+
+    index = faiss.deserialize_index(np.frombuffer(trained, dtype=np.uint8))
+    index.nprobe = min(settings.n_probe, index.nlist)
+    index.parallel_mode = 3  # search_preassigned runs over the queries in parallel (mode 0 would be serial)
+    quantizer = faiss.downcast_index(index.quantizer)
+    graph = quantizer.hnsw if isinstance(quantizer, faiss.IndexHNSW) else None
+    breadth = graph.efSearch if graph is not None else 0
+    if graph is not None:
+        graph.efSearch = EF_ADD
+    index.add(vectors)
+    if graph is not None:
+        graph.efSearch = breadth
+    return index
 
 
 def merge_topk(scores_a: np.ndarray, ids_a: np.ndarray, scores_b: np.ndarray, ids_b: np.ndarray, k: int,

@@ -8,6 +8,10 @@ match nothing). The index is chosen by the number of base vectors:
   trained on at most :data:`IVF_TRAIN_MAX` vectors), with an HNSW coarse quantiser above
   :data:`HNSW_QUANTIZER_LISTS` lists, so the cost per query stays about constant and the total grows
   close to linearly with the number of items (``nprobe`` lists searched per query);
+- ``ivfpq`` above :data:`IVFPQ_ABOVE` base vectors: the same inverted file over product-quantised codes
+  (:mod:`splitcheck.index.ivfpq_memory`: lists of ~64 vectors, 16-64 bytes per vector instead of a second
+  float copy of the base), candidates re-ranked on the base vectors so similarities stay exact; its cost
+  per item stays within ~2x from 100k to 10M items (``benchmarks/scaling/README.md``);
 - ``hnsw`` on request (``IndexHNSWFlat``): a graph index, no training, more memory.
 
 ``method`` overrides the automatic choice. Queries are searched in batches so that the temporary
@@ -23,6 +27,8 @@ import numpy as np
 
 #: Base sizes up to this use exact flat search (measured in benchmarks/embeddings/bench_scaling.py).
 FLAT_MAX_ITEMS = 50_000
+#: Base sizes above this use IVF-PQ (codes instead of a float copy of the base in the index).
+IVFPQ_ABOVE = 1_000_000
 #: Target number of vectors per inverted list of the IVF index.
 IVF_LIST_SIZE = 256
 #: k-means iterations, and the most vectors sampled to train the inverted file (caps its cost).
@@ -37,7 +43,7 @@ HNSW_M = 32
 HNSW_EF_SEARCH = 128
 #: Queries searched per faiss call.
 QUERY_BATCH = 8_192
-METHODS = ("auto", "flat", "ivf", "hnsw")
+METHODS = ("auto", "flat", "ivf", "ivfpq", "hnsw")
 
 
 @dataclass
@@ -64,13 +70,17 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
     return x
 
 
-def choose_method(n_base: int, method: str = "auto") -> str:
-    """The index used for ``n_base`` vectors: ``method`` unless it is ``auto``."""
+def choose_method(n_base: int, method: str = "auto", *, flat_max: int = FLAT_MAX_ITEMS,
+                  ivfpq_above: int = IVFPQ_ABOVE) -> str:
+    """The index used for ``n_base`` vectors: ``method`` unless it is ``auto``, then ``flat`` up to
+    ``flat_max`` base vectors, ``ivfpq`` above ``ivfpq_above`` and ``ivf`` between."""
     if method not in METHODS:
         raise ValueError(f"index method must be one of {', '.join(METHODS)}; got {method!r}")
     if method != "auto":
         return method
-    return "flat" if n_base <= FLAT_MAX_ITEMS else "ivf"
+    if n_base <= flat_max:
+        return "flat"
+    return "ivfpq" if n_base > ivfpq_above else "ivf"
 
 
 def ivf_lists(n_base: int) -> int:
@@ -79,14 +89,20 @@ def ivf_lists(n_base: int) -> int:
 
 
 def build_index(base: np.ndarray, method: str = "auto", *, nprobe: int = IVF_NPROBE,
-                ef_search: int = HNSW_EF_SEARCH, seed: int = 0):  # type: ignore[no-untyped-def]
-    """A faiss index over normalised ``base`` vectors (already normalised float32) and its method name."""
+                ef_search: int = HNSW_EF_SEARCH, seed: int = 0, flat_max: int = FLAT_MAX_ITEMS,
+                ivfpq_above: int = IVFPQ_ABOVE):  # type: ignore[no-untyped-def]
+    """A faiss index (or one with its ``search``) over normalised ``base`` vectors (already normalised
+    float32) and its method name."""
     import faiss
 
+    from splitcheck.index.ivfpq_memory import MIN_ITEMS, MemoryIvfPq
+
     n, dim = base.shape
-    chosen = choose_method(n, method)
-    if chosen == "ivf" and n < 4 * 16:
-        chosen = "flat"  # too few vectors to train an inverted file
+    chosen = choose_method(n, method, flat_max=flat_max, ivfpq_above=ivfpq_above)
+    if (chosen == "ivf" and n < 4 * 16) or (chosen == "ivfpq" and n < MIN_ITEMS):
+        chosen = "flat"  # too few vectors to train an inverted file or a product quantiser
+    if chosen == "ivfpq":
+        return MemoryIvfPq(base, n_probe=nprobe, seed=seed), chosen
     if chosen == "flat":
         index = faiss.IndexFlatIP(dim)
     elif chosen == "hnsw":
@@ -117,12 +133,14 @@ class KnnIndex:
     """A cosine index over ``base`` built once and searched many times (see :func:`knn_search`)."""
 
     def __init__(self, base: np.ndarray, method: str = "auto", *, nprobe: int = IVF_NPROBE,
-                 ef_search: int = HNSW_EF_SEARCH, seed: int = 0) -> None:
+                 ef_search: int = HNSW_EF_SEARCH, seed: int = 0, flat_max: int = FLAT_MAX_ITEMS,
+                 ivfpq_above: int = IVFPQ_ABOVE) -> None:
         self.base = normalize(base)
         self.requested = method
-        self.method = choose_method(len(self.base), method)
+        self.method = choose_method(len(self.base), method, flat_max=flat_max, ivfpq_above=ivfpq_above)
         self._index = None
-        self._options = {"nprobe": nprobe, "ef_search": ef_search, "seed": seed}
+        self._options = {"nprobe": nprobe, "ef_search": ef_search, "seed": seed, "flat_max": flat_max,
+                         "ivfpq_above": ivfpq_above}
 
     def __len__(self) -> int:
         return len(self.base)

@@ -115,7 +115,7 @@ def test_findings_fit_the_report_schema() -> None:
 def test_scanner_settings_are_validated_and_embedder_setting_applies() -> None:
     with pytest.raises(ConfigError, match="z-threshold must be a number >= 0.0"):
         validate_params(EmbeddingNeighbourScanner, {"z-threshold": -1}, source="f", where="w")
-    with pytest.raises(ConfigError, match="index must be one of auto, flat, ivf, hnsw"):
+    with pytest.raises(ConfigError, match="index must be one of auto, flat, ivf, ivfpq, hnsw"):
         validate_params(EmbeddingNeighbourScanner, {"index": "annoy"}, source="f", where="w")
     assert validate_params(EmbeddingNeighbourScanner, {"k": 3, "min-similarity": 0.8}, source="f", where="w") == \
         {"k": 3, "min_similarity": 0.8}

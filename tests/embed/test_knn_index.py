@@ -69,7 +69,7 @@ def test_inputs_are_not_modified() -> None:
     np.testing.assert_array_equal(x, before)
 
 
-@pytest.mark.parametrize("method", ["ivf", "hnsw"])
+@pytest.mark.parametrize("method", ["ivf", "ivfpq", "hnsw"])
 def test_approximate_indexes_find_planted_copies_and_agree_with_exact(method: str) -> None:
     rng = np.random.default_rng(2)
     centres = rng.standard_normal((60, 32)).astype(np.float32)
@@ -86,8 +86,11 @@ def test_approximate_indexes_find_planted_copies_and_agree_with_exact(method: st
 
 
 def test_automatic_choice_by_size() -> None:
-    assert choose_method(1000) == "flat"
-    assert choose_method(10_000_000) == "ivf"
+    assert choose_method(1000) == "flat" and choose_method(50_000) == "flat"
+    assert choose_method(50_001) == "ivf" and choose_method(1_000_000) == "ivf"
+    assert choose_method(1_000_001) == "ivfpq" and choose_method(10_000_000) == "ivfpq"
+    assert choose_method(5000, flat_max=100, ivfpq_above=4999) == "ivfpq"
+    assert choose_method(5000, flat_max=100, ivfpq_above=5000) == "ivf"
     assert choose_method(10, "hnsw") == "hnsw"
     with pytest.raises(ValueError, match="index method must be one of"):
         choose_method(10, "lsh")
@@ -97,3 +100,18 @@ def test_automatic_choice_by_size() -> None:
 def test_rejects_mismatched_dimensions() -> None:
     with pytest.raises(ValueError, match="dimension 3 but the base has 4"):
         knn_search(np.ones((2, 3)), np.ones((2, 4)))
+
+
+def test_ivfpq_similarities_are_exact_and_small_bases_fall_back_to_flat() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((3000, 16)).astype(np.float32)
+    queries = rng.standard_normal((50, 16)).astype(np.float32)
+    found = knn_search(queries, base, k=3, method="ivfpq")
+    assert found.method == "ivfpq"
+    sims = brute(queries, base)
+    got = np.take_along_axis(sims, found.indices, axis=1)  # each returned score is the pair's true cosine
+    np.testing.assert_allclose(found.similarities, got, atol=1e-5)
+    assert (np.diff(found.similarities, axis=1) <= 1e-6).all()
+    small = knn_search(queries, base[:500], k=1, method="ivfpq")  # too few vectors to train a quantiser
+    assert small.method == "flat"
+    np.testing.assert_array_equal(small.indices[:, 0], sims[:, :500].argmax(axis=1))

@@ -120,9 +120,11 @@ def test_merge_topk_keeps_the_best_and_breaks_ties_by_id():
 
 
 def test_settings_and_errors():
-    assert default_lists(10_000_000) == 6_325 and default_lists(10_000) == 200 and default_lists(4) == 16  # 2 sqrt(n)
+    # lists of ~64 vectors whatever the base size
+    assert default_lists(10_000_000) == 156_250 and default_lists(10_000) == 156 and default_lists(4) == 16
+    assert default_lists(10**9) == ivfpq.MAX_LISTS
     index = ShardedIvfPq(64, expected_base=1_000_000)
-    assert index.n_lists == 2000 and index.n_subquantizers == 16
+    assert index.n_lists == 15_625 and index.n_subquantizers == 16
     with pytest.raises(ValueError, match="not trained"):
         index.search(np.zeros((1, 64), np.float32), [], 1)
     with pytest.raises(ValueError, match="must divide the dimension"):
