@@ -108,3 +108,31 @@ def splitcheck_pairs(report: dict[str, Any], codes: tuple[str, ...] = ("LK101", 
             elif (a, b) == ("train", "val"):
                 pairs.add((str(row[ibid]), str(row[iaid])))
     return pairs
+
+
+def at_precision(scored: Iterable[tuple[str, str, float]], truth: Truth, min_precision: float,
+                 higher_is_closer: bool) -> tuple[float | None, Score]:
+    """A peer at its own best operating point: the loosest cut-off of its pair scores (similarity or distance)
+    whose pairs still have precision >= ``min_precision``; returns (cut-off, score there).
+
+    Lets a tool whose default threshold trades precision for recall be compared at the precision the
+    targets ask for. (None, empty score) when no cut-off reaches it.
+    """
+    best: dict[tuple[str, str], float] = {}
+    for v, t, value in scored:
+        key, value = (str(v), str(t)), float(value)
+        if key not in best or (value > best[key] if higher_is_closer else value < best[key]):
+            best[key] = value
+    cuts = sorted(set(best.values()), reverse=higher_is_closer)
+    chosen: float | None = None
+    hits = total = 0
+    for cut in cuts:  # from the strictest to the loosest cut-off, counting the pairs each adds
+        added = [k for k, value in best.items() if value == cut]
+        total += len(added)
+        hits += sum(k in truth.pairs for k in added)
+        if hits / total >= min_precision:
+            chosen = cut
+    if chosen is None:
+        return None, score([], truth)
+    keep = [k for k, value in best.items() if (value >= chosen if higher_is_closer else value <= chosen)]
+    return chosen, score(keep, truth)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE))
 
 import generate
 from measure import run_measured
-from score import Truth, score, splitcheck_pairs
+from score import Truth, at_precision, score, splitcheck_pairs
 
 TRUTH = {
     "n_train": 10, "n_val": 6, "transforms": ["exact", "flip", "rotation"],
@@ -47,6 +47,20 @@ def test_score_counts_each_pair_once_and_splits_false_positives():
     assert result.recall == {"exact": 1.0, "flip": 0.5, "rotation": 0.0}
     assert result.missed == {"flip": [["a/2.jpg", "a/8.jpg"]], "rotation": [["b/4.png", "b/7.png"]]}
     assert result.false_positives == [["a/2.jpg", "b/7.png"], ["b/5.png", "b/6.png"]]
+
+
+def test_a_peer_is_scored_at_its_loosest_cut_off_that_keeps_the_precision():
+    truth = Truth.from_dict(TRUTH)
+    similarities = [("a/1.jpg", "a/9.jpg", 0.99), ("a/1.jpg", "a/9.jpg", 0.5), ("b/3.png", "b/7.png", 0.97),
+                    ("b/5.png", "b/6.png", 0.95), ("a/2.jpg", "a/8.jpg", 0.93), ("b/4.png", "b/7.png", 0.90)]
+    cut, result = at_precision(similarities, truth, 0.75, higher_is_closer=True)
+    # 0.93: 3 of 4 pairs true (0.75); 0.90 adds a fifth, true, pair: 4 of 5 (0.8) -> the loosest is 0.90
+    assert cut == 0.90 and (result.tp, result.fp) == (4, 1)
+    cut, result = at_precision(similarities, truth, 0.99, higher_is_closer=True)
+    assert cut == 0.97 and (result.tp, result.fp) == (2, 0)
+    distances = [(v, t, 1 - s) for v, t, s in similarities]
+    assert at_precision(distances, truth, 0.99, higher_is_closer=False)[1].tp == 2
+    assert at_precision([("b/5.png", "b/6.png", 1.0)], truth, 0.5, higher_is_closer=True) == (None, score([], truth))
 
 
 def test_score_of_no_prediction_has_no_precision():
