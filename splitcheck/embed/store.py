@@ -109,6 +109,9 @@ def image_embeddings(context: ScanContext, split: Split, embedder: Any) -> np.nd
     for i, vector in enumerate(vectors):
         if vector is not None:
             out[i] = vector
+    del vectors
+    if decoded:  # the decode pass's copy is no longer needed (with sub-windows: 14 KB per image)
+        signatures.descriptors = signatures.described = None
     if cache is not None and fresh and cache_identity(embedder) == identity:  # e.g. a learned CNN cut short: not stored
         cache.put([(keys[i], algo, out[i].astype("<f4").tobytes()) for i in fresh])
         stats["stored"] = len(fresh)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from splitcheck.splits import Split
 
 VIEWS_KEY = "embedviews:raw:{split}:{identity}"
+#: Window vectors whitened per chunk of this many rows (bounds the float64 temporaries).
+TRANSFORM_ROWS = 16_384
 
 
 def window_count(embedder: Any) -> int:
@@ -58,7 +60,10 @@ def window_vectors(context: ScanContext, split: Split) -> np.ndarray | None:
     if raw is None or whitener is None:
         return None
     n, views = len(raw), 1 + window_count(embedder)
-    out = whitener.transform(raw.reshape(n * views, -1))
+    flat = raw.reshape(n * views, -1)
+    out = np.empty((n * views, whitener.out_dim or flat.shape[1]), np.float32)
+    for start in range(0, len(flat), TRANSFORM_ROWS):  # the transform works in float64: bounded chunks
+        out[start:start + TRANSFORM_ROWS] = whitener.transform(flat[start:start + TRANSFORM_ROWS])
     return out.reshape(n, views, -1)
 
 
