@@ -20,7 +20,7 @@ import numpy as np
 #: Side of the thumbnail the decode-pass descriptor is computed from.
 THUMBNAIL = 64
 #: Bumped whenever the thumbnail or the descriptor computed from it changes (part of the cache key).
-DECODED_VERSION = 2
+DECODED_VERSION = 3
 
 
 def default_descriptor() -> Any:
@@ -61,11 +61,12 @@ _DESCRIPTOR: Any = None
 
 def describe(thumbnails: np.ndarray) -> np.ndarray:
     """Raw colour-gradient vectors of a batch of thumbnails ``(n, 64, 64, 3)``: float32 ``(n, (1 + windows) *
-    raw_dim)``, the whole thumbnail's vector then its sub-windows' (``ColourGradientEmbedder.embed_views``)."""
+    raw_dim)``, the whole thumbnail's vector then its sub-windows' (``ColourGradientEmbedder.embed_views``),
+    rounded to float16 values: what the signature cache stores, so a rescan sees the same vectors."""
     global _DESCRIPTOR
     if _DESCRIPTOR is None:
         _DESCRIPTOR = default_descriptor()
-    return _DESCRIPTOR.embed_views(thumbnails)
+    return _DESCRIPTOR.embed_views(thumbnails).astype(np.float16).astype(np.float32)
 
 
 def describe_records(records: Sequence[Any]) -> None:

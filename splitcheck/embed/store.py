@@ -4,7 +4,9 @@ A rescan of unchanged images with the same embedder computes nothing: each item'
 first 8 bytes of its content digest (from :meth:`ScanContext.image_signatures`, itself answered from the
 cache by the file's stat) under the algorithm key ``emb-v1|<cache identity>``. A changed file has a new
 digest and is embedded again; a renamed or copied file is a hit. Raw vectors (before whitening, which is
-fitted per scan on the reference split) are stored as little-endian float32.
+fitted per scan on the reference split) are stored as little-endian float32, except the decode-pass descriptor
+(whole image + 5 sub-windows, 3,534 values), which is stored as float16 under ``emb-f16|<identity>`` (7 KB per
+image): the decode pass rounds it to float16 itself, so a first scan and a rescan see the same vectors.
 
 Which embedders are cached (:func:`cache_identity`):
 
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Prefix of the cache's algorithm key for embeddings (bump when the stored format changes).
 ALGO_PREFIX = "emb-v1|"
+#: Prefix of the decode-pass descriptor's algorithm key (stored as float16; see the module docstring).
+HALF_PREFIX = "emb-f16|"
 #: How the pixels of embedders other than the decode-pass descriptor are made (splitcheck.embed.pixels).
 PIXELS_SOURCE = "src=pixels-v1"
 #: ``context.memo`` key of the per-split counts: {"decoded": made in the signature pass, "cached": read from
@@ -78,15 +82,16 @@ def image_embeddings(context: ScanContext, split: Split, embedder: Any) -> np.nd
             fresh.append(int(i))
         stats["decoded"] = len(fresh)
     cache = context.cache if context.cache is not None and context.cache.enabled else None
-    algo = ALGO_PREFIX + identity
+    algo, dtype = (HALF_PREFIX + identity, "<f2") if decoded else (ALGO_PREFIX + identity, "<f4")
+    width = np.dtype(dtype).itemsize
     readable = np.flatnonzero(signatures.valid)
     wanted = [int(i) for i in readable if vectors[i] is None]
     if cache is not None and wanted:
         found = cache.get([keys[i] for i in wanted], algo)
         for i in wanted:
             payload = found.get(keys[i])
-            if payload and len(payload) % 4 == 0:
-                vectors[i] = np.frombuffer(payload, dtype="<f4").astype(np.float32)
+            if payload and len(payload) % width == 0:
+                vectors[i] = np.frombuffer(payload, dtype=dtype).astype(np.float32)
                 stats["cached"] += 1
     missing = [int(i) for i in readable if vectors[i] is None]
     if missing:
@@ -113,7 +118,7 @@ def image_embeddings(context: ScanContext, split: Split, embedder: Any) -> np.nd
     if decoded:  # the decode pass's copy is no longer needed (with sub-windows: 14 KB per image)
         signatures.descriptors = signatures.described = None
     if cache is not None and fresh and cache_identity(embedder) == identity:  # e.g. a learned CNN cut short: not stored
-        cache.put([(keys[i], algo, out[i].astype("<f4").tobytes()) for i in fresh])
+        cache.put([(keys[i], algo, out[i].astype(dtype).tobytes()) for i in fresh])
         stats["stored"] = len(fresh)
     context.memo[STATS_KEY.format(split=split.name)] = stats
     return out

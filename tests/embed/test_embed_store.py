@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import warnings
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from splitcheck.context import ScanContext
 from splitcheck.embed.context import compute_embeddings, configure, embeddings_for
 from splitcheck.embed.images import CallableImageEmbedder, ColourGradientEmbedder, torchscript_embedder
 from splitcheck.embed.learned import LearnedCNNEmbedder
-from splitcheck.embed.store import STATS_KEY, cache_identity
+from splitcheck.embed.store import HALF_PREFIX, STATS_KEY, cache_identity
 from splitcheck.loaders import load_split
 from splitcheck.scanners.embedding_neighbours import decodes_descriptor
 from splitcheck.scanners.near_duplicates import image_settings
@@ -63,9 +64,15 @@ def test_default_descriptor_comes_from_the_one_decode_and_a_rescan_is_a_cache_hi
     vectors = _raw(first, "train")
     assert first.memo[STATS_KEY.format(split="train")] == {"decoded": 30, "cached": 0, "computed": 0, "stored": 30}
     assert sum(counted) == 30
-    # the 64 px PNGs need no resize: the decode-pass thumbnail is the embedder's own input
+    # the 64 px PNGs need no resize: the decode-pass thumbnail is the embedder's own input (the decode pass rounds
+    # the vectors to float16, as they are cached)
     np.testing.assert_allclose(vectors, compute_embeddings(first.by_name["train"], ColourGradientEmbedder()),
-                               atol=1e-6)
+                               atol=1e-3, rtol=1e-3)
+    np.testing.assert_array_equal(vectors, vectors.astype(np.float16))
+    digest = int(first.image_signatures(first.by_name["train"]).digest[0])
+    stored = first.cache.get([struct.pack("<Q", digest)], HALF_PREFIX + decoded.DECODED_IDENTITY)
+    descriptor = ColourGradientEmbedder()
+    assert [len(v) for v in stored.values()] == [2 * descriptor.raw_dim * (1 + descriptor.windows)]  # float16
     first.cache.close()
 
     counted.clear()
