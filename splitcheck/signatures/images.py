@@ -177,8 +177,10 @@ def _stat(path: str, cwd: str | None = None) -> tuple[str, int, int, int] | None
         return None  # only regular files are remembered by their stat
     # os.path.abspath, with the working directory read once per split instead of once per file, and the
     # normalisation skipped for the usual absolute, already normal path (a third of a rescan's per-file cost)
-    if path[:1] != "/" or "/." in path or "//" in path:
-        path = os.path.normpath(os.path.join(cwd or os.getcwd(), path))
+    if path[:1] != "/":
+        path = f"{cwd or os.getcwd()}/{path}"
+    if "/." in path or "//" in path:
+        path = os.path.normpath(path)
     return (path, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
