@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from splitcheck._prefetch import wait_for_imports
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -46,6 +48,7 @@ class WorkerPool:
 
     def get(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            wait_for_imports()
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_ignore_sigint)
             self._pool.submit(_ready).result()  # with fork, this launches (forks) every worker at once
             if self.on_start is not None:
@@ -88,6 +91,7 @@ def parallel_map(
     chunksize = chunksize or max(1, min(256, n // (jobs * 8) or 1))
     if pool is not None:
         return _collect(pool.get().map(func, args, chunksize=chunksize), progress, progress_of)
+    wait_for_imports()  # never fork while a background import holds a lock
     with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint) as own:
         return _collect(own.map(func, args, chunksize=chunksize), progress, progress_of)
 

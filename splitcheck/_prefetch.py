@@ -13,6 +13,16 @@ import threading
 from collections.abc import Iterable
 
 
+_STARTED: list[Prefetch] = []
+
+
+def wait_for_imports() -> None:
+    """Block until every background import has finished (call before forking: a child forked while another
+    thread holds an import lock could hang on that module)."""
+    for prefetch in list(_STARTED):
+        prefetch.join()
+
+
 class Prefetch:
     """Imports ``modules`` in one daemon thread on :meth:`start`; failures are ignored (the real import reports them)."""
 
@@ -24,6 +34,7 @@ class Prefetch:
         if self._thread is None and self.modules:
             self._thread = threading.Thread(target=self._run, name="splitcheck-prefetch", daemon=True)
             self._thread.start()
+            _STARTED.append(self)
 
     def _run(self) -> None:
         for name in self.modules:
@@ -35,3 +46,5 @@ class Prefetch:
     def join(self) -> None:
         if self._thread is not None:
             self._thread.join()
+            if self in _STARTED:
+                _STARTED.remove(self)

@@ -48,6 +48,25 @@ def test_prefetch_imports_in_the_background_and_ignores_failures() -> None:
     assert "colorsys" in sys.modules
 
 
+def test_a_new_pool_waits_for_the_background_imports_before_forking(monkeypatch) -> None:
+    import splitcheck._prefetch as prefetch_module
+
+    order = []
+    release = __import__("threading").Event()
+
+    def slow_import(name: str) -> None:
+        release.wait(5)
+        order.append(f"imported {name}")
+
+    monkeypatch.setattr(prefetch_module.importlib, "import_module", slow_import)
+    prefetch = Prefetch(["anything"])
+    prefetch.start()
+    __import__("threading").Timer(0.2, release.set).start()
+    parallel_map(_pid, list(range(8)), jobs=2, min_items=2)
+    order.append("forked")
+    assert order == ["imported anything", "forked"] and prefetch_module._STARTED == []
+
+
 def test_two_splits_through_one_executor_equal_separate_runs(tmp_path, rng) -> None:
     """Signatures sent back as cache payloads and decoded in bulk equal those of a one-process run."""
     paths = []
