@@ -44,7 +44,9 @@ def keep_windows(context: ScanContext, split: Split, embedder: Any, raw: np.ndar
     dim = int(getattr(embedder, "raw_dim", 0) or 0)
     if not windows or raw.ndim != 2 or raw.shape[1] != dim * (1 + windows):
         return raw
-    context.memo[VIEWS_KEY.format(split=split.name, identity=embedder.identity)] = raw
+    # kept as float16: the decode pass rounds these vectors to float16 values (splitcheck.embed.decoded.describe),
+    # so this halves their memory and loses nothing
+    context.memo[VIEWS_KEY.format(split=split.name, identity=embedder.identity)] = raw.astype(np.float16)
     return np.ascontiguousarray(raw[:, :dim])
 
 
