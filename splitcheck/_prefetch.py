@@ -19,8 +19,8 @@ _STARTED: list[Prefetch] = []
 def wait_for_imports() -> None:
     """Block until every background import has finished (call before forking: a child forked while another
     thread holds an import lock could hang on that module)."""
-    for prefetch in list(_STARTED):
-        prefetch.join()
+    while _STARTED:
+        _STARTED[0].join()  # removes itself from _STARTED
 
 
 class Prefetch:
