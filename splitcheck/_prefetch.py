@@ -12,7 +12,6 @@ import importlib
 import threading
 from collections.abc import Iterable
 
-
 _STARTED: list[Prefetch] = []
 
 
