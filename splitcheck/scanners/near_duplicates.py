@@ -136,7 +136,7 @@ class NearDuplicateScanner(Scanner):
         cached = (context.cache.get([key], "near-pairs") or {}) if context.cache is not None else {}
         raw = _unpack_pairs(cached[key]) if key in cached else None
         if raw is None:
-            raw = self._search(sa, sb, variants)
+            raw = self._search(sa, sb, variants, jobs=context.jobs)
             if context.cache is not None:
                 context.cache.put([(key, "near-pairs", _pack_pairs(raw))])
         names = list(self.settings["hashes"])
@@ -160,7 +160,8 @@ class NearDuplicateScanner(Scanner):
             h.update(np.where(sig.valid, sig.digest, 0).tobytes())
         return h.digest()
 
-    def _search(self, sa: ImageSignatures, sb: ImageSignatures | None, variants: bool) -> dict[str, np.ndarray]:
+    def _search(self, sa: ImageSignatures, sb: ImageSignatures | None, variants: bool,
+                jobs: int = 1) -> dict[str, np.ndarray]:
         names = list(self.settings["hashes"])
         t, cap = self.settings["threshold"], self.settings["max_hash_distance"]
         # across splits, pairs up to isolated-threshold are candidates; those above threshold must be isolated
@@ -169,7 +170,7 @@ class NearDuplicateScanner(Scanner):
         va, vb = np.flatnonzero(sa.valid), np.flatnonzero(base_sig.valid)
         bases = {h: _base_codes(base_sig, h, vb, variants) for h in names}
         _, owner, kind = bases[names[0]]
-        search = self._candidates(bases, len(names))
+        search = self._candidates(bases, len(names), jobs)
         parts: list[dict[str, np.ndarray]] = []
         for suffix in [""] + (["_mirror"] if self.settings["mirror"] else []):
             qi, bi = search({h: sa.hashes[h + suffix][va] for h in names}, sb is None and not suffix)
@@ -201,7 +202,8 @@ class NearDuplicateScanner(Scanner):
             raw = {k: v[kept] for k, v in raw.items()}
         return raw
 
-    def _candidates(self, bases: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], n_hashes: int) -> Search:
+    def _candidates(self, bases: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], n_hashes: int,
+                    jobs: int = 1) -> Search:
         """A function of the query hashes (and self-search flag) giving candidate (query, base) rows.
 
         flat: one faiss search on the first hash with radius ``min(threshold, max-hash-distance)``.
@@ -228,7 +230,7 @@ class NearDuplicateScanner(Scanner):
         indexes = {h: MultiHashIndex(bases[h][0], radius) for h in names}
 
         def multihash(queries: dict[str, np.ndarray], self_search: bool) -> tuple[np.ndarray, np.ndarray]:
-            found = [indexes[h].pairs(None if self_search else queries[h])[:2] for h in names]
+            found = [indexes[h].pairs(None if self_search else queries[h], jobs=jobs)[:2] for h in names]
             key = np.unique(np.concatenate([qi * n_base + bi for qi, bi in found]))
             return key // n_base, key % n_base
         return multihash

@@ -154,3 +154,16 @@ def test_wide_bands_over_few_codes_use_small_tables():
     assert same(index.pairs(queries), hamming_pairs(queries, base, 7))
     narrow = MultiHashIndex(base, 10, n_bands=5)  # 51-52-bit bands probed with 2 flips, keyed by 16 bits
     assert same(narrow.pairs(queries), hamming_pairs(queries, base, 10))
+
+
+@pytest.mark.parametrize("self_search", [False, True])
+def test_forked_probes_give_the_same_pairs(monkeypatch, self_search: bool):
+    rng = np.random.default_rng(21)
+    base, queries = codes_with_neighbours(rng, 3000, 1200, 8, 9)
+    index = MultiHashIndex(base, 7)
+    one = index.pairs(None if self_search else queries)
+    monkeypatch.setattr(mh, "FORK_ABOVE", 0)
+    monkeypatch.setattr(mh, "PROBE_BUDGET", 2_000)  # many small tasks, spread over both processes
+    two = index.pairs(None if self_search else queries, jobs=2)
+    assert len(one[0]) > 300 and same(one, two)
+    assert mh._FORKED is None  # nothing left behind for a later fork
