@@ -23,12 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 
 METRICS = ("cosine", "l2")
-#: Mean vectors per inverted list. Lists of constant size keep the per-query scan (n_probe x LIST_SIZE
-#: codes) and the recall at a fixed n_probe about constant as the base grows, so the total cost grows
-#: with n x log(lists) (HNSW assignment) instead of n^1.5 (2 x sqrt(n) lists scanned by flat search).
-#: 64 is about the size of a neighbourhood in benchmarks/scaling/vectors.py (50 vectors per cluster):
-#: recall@10 0.92-0.94 at n_probe 16 from 100k to 10M, where 2 x sqrt(n) lists gave 0.98 -> 0.61.
+#: Mean vectors per inverted list while there are at most CONSTANT_SIZE_LISTS lists (bases up to ~1M).
+#: Lists of constant size keep the per-query scan and the recall at a fixed n_probe: recall@10 0.998 /
+#: 0.991 / 0.916 at 10k / 100k / 1M in benchmarks/scaling/vectors.py (n / 50 clusters; 2 x sqrt(n) lists gave
+#: 0.999 / 0.983 / 0.837). Beyond, n / 64 lists need an HNSW graph over 16k-156k centroids, which mis-assigned
+#: the base on that data (10M: recall 0.53, 5.7% of planted copies missed, 137 CPU-µs per item), so larger
+#: bases get LISTS_PER_SQRT x sqrt(n) lists and a flat (exact) quantiser: 10M recall 0.61, every planted copy.
 LIST_SIZE = 64
+CONSTANT_SIZE_LISTS = 16_384
+LISTS_PER_SQRT = 2
 #: Fewest and most inverted lists.
 MIN_LISTS, MAX_LISTS = 16, 1 << 20
 #: Base size assumed when none is given (sets the default number of lists).
@@ -47,8 +50,8 @@ HNSW_M = 32
 HNSW_EF_SEARCH = 64
 EF_PER_PROBE = 4
 EF_ADD = 16
-#: Training vectors per list (k-means on 16 per centroid loses ~0.02 recall against faiss's 39, at 40%
-#: of the training time), and the most training vectors drawn whatever the lists.
+#: Training vectors per list above 2 x TWO_LEVEL_LISTS lists (k-means on 16 per centroid loses ~0.02 recall
+#: against faiss's 39 at 14k lists, at 40% of the training time), and the most training vectors drawn.
 TRAIN_PER_LIST = 16
 TRAIN_MAX = 4_000_000
 #: k-means iterations of the coarse lists (faiss's default is 25; the lists' cost grows with their number).
@@ -68,7 +71,7 @@ QUERY_BATCH = 4096
 class IvfPqSettings:
     """How the index is built and searched.
 
-    ``n_lists``: inverted lists (default :func:`default_lists` of the expected base size: n / 64);
+    ``n_lists``: inverted lists (default :func:`default_lists` of the expected base size);
     ``n_subquantizers``: bytes per encoded vector at 8 bits (must divide the dimension; default the
     largest of dim/4, dim/2, dim, ... that divides it and is at most 64); ``n_bits``: bits per
     sub-quantiser code; ``n_probe``: lists searched per query (recall against speed); ``refine``: the
@@ -87,14 +90,18 @@ class IvfPqSettings:
 
 
 def default_lists(n_base: int) -> int:
-    """Inverted lists for ``n_base`` vectors: n_base / :data:`LIST_SIZE`, between :data:`MIN_LISTS` and
-    :data:`MAX_LISTS`."""
-    return int(min(MAX_LISTS, max(MIN_LISTS, round(max(n_base, 0) / LIST_SIZE))))
+    """Inverted lists for ``n_base`` vectors: n_base / :data:`LIST_SIZE` while that is at most
+    :data:`CONSTANT_SIZE_LISTS`, else :data:`LISTS_PER_SQRT` x sqrt(n_base); within [MIN_LISTS, MAX_LISTS]."""
+    n = max(n_base, 0)
+    lists = n / LIST_SIZE if n / LIST_SIZE <= CONSTANT_SIZE_LISTS else LISTS_PER_SQRT * math.sqrt(n)
+    return int(min(MAX_LISTS, max(MIN_LISTS, round(lists))))
 
 
 def training_size(n_lists: int, n_bits: int = 8) -> int:
-    """Vectors drawn to train ``n_lists`` lists and a ``2**n_bits``-centroid product quantiser."""
-    return min(max(TRAIN_PER_LIST * n_lists, PQ_TRAIN_MIN, 40 * 2 ** n_bits), max(TRAIN_MAX, n_lists))
+    """Vectors drawn to train ``n_lists`` lists and a ``2**n_bits``-centroid product quantiser: faiss's 40 per
+    list up to :data:`TWO_LEVEL_LISTS`, :data:`TRAIN_PER_LIST` above (at most :data:`TRAIN_MAX`)."""
+    per_list = 40 if n_lists <= TWO_LEVEL_LISTS * 2 else TRAIN_PER_LIST
+    return min(max(per_list * n_lists, PQ_TRAIN_MIN, 40 * 2 ** n_bits), max(TRAIN_MAX, n_lists))
 
 
 def default_subquantizers(dim: int) -> int:
@@ -204,7 +211,8 @@ def assign_lists(trained: bytes, queries: np.ndarray, settings: IvfPqSettings) -
     return assign_in(faiss.extract_index_ivf(whole), queries, settings.n_probe)
 
 
-def assign_in(index, queries: np.ndarray, n_probe: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def assign_in(index, queries: np.ndarray,  # type: ignore[no-untyped-def]
+              n_probe: int) -> tuple[np.ndarray, np.ndarray]:
     """``(lists, scores)`` of the prepared queries by the coarse quantiser of the faiss IVF ``index``."""
     n_probe = min(n_probe, index.nlist)
     lists = np.empty((len(queries), n_probe), dtype=np.int64)

@@ -120,9 +120,9 @@ def test_merge_topk_keeps_the_best_and_breaks_ties_by_id():
 
 
 def test_settings_and_errors():
-    # lists of ~64 vectors whatever the base size
-    assert default_lists(10_000_000) == 156_250 and default_lists(10_000) == 156 and default_lists(4) == 16
-    assert default_lists(10**9) == ivfpq.MAX_LISTS
+    # lists of ~64 vectors up to 16,384 lists, then 2 x sqrt(n) (a flat quantiser: exact assignment)
+    assert default_lists(10_000) == 156 and default_lists(4) == 16 and default_lists(1_048_576) == 16_384
+    assert default_lists(1_100_000) == 2_098 and default_lists(10_000_000) == 6_325
     index = ShardedIvfPq(64, expected_base=1_000_000)
     assert index.n_lists == 15_625 and index.n_subquantizers == 16
     with pytest.raises(ValueError, match="not trained"):
