@@ -7,10 +7,11 @@ plus the leave-one-out reference over a 20,000-item sample of the base, both on 
 (as the scanner does). Each size runs in its own process so that peak RSS is that size's alone.
 
     python benchmarks/embeddings/bench_scaling.py --sizes 10000,100000 --dims 128,512 --methods flat,ivf,hnsw
-    python benchmarks/embeddings/bench_scaling.py --sizes 1000000 --dims 256 --methods ivf   # once: ~minutes
+    python benchmarks/embeddings/bench_scaling.py --sizes 1000000 --dims 256 --methods ivf,ivfpq   # once: ~minutes
 
 Recall is measured on 2,000 queries: share whose approximate nearest neighbour is the exact nearest
 (flat search of those queries against the whole base), and share of planted near-copies found at rank 1.
+CPU seconds (user + system of the process, all threads) are printed beside the wall seconds.
 """
 
 from __future__ import annotations
@@ -40,10 +41,16 @@ def make(n: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.nd
     return base, queries, planted
 
 
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def one(n: int, dim: int, method: str) -> dict:
     from splitcheck.index.knn import KnnIndex, knn_search
 
     base, queries, planted = make(n, dim)
+    c0 = cpu_s()
     t0 = time.perf_counter()
     index = KnnIndex(base, method)
     index.search(base[:1], 1)  # builds (trains and fills) the index
@@ -56,6 +63,7 @@ def one(n: int, dim: int, method: str) -> dict:
     t0 = time.perf_counter()
     index.search(base[sample], 1, self_indices=sample)
     t_ref = time.perf_counter() - t0
+    cpu = cpu_s() - c0
     probe = np.arange(min(2000, len(queries)))
     exact = knn_search(queries[probe], base, k=1, method="flat")
     recall = float(np.mean(result.similarities[probe, 0] >= exact.similarities[:, 0] - 1e-5))
@@ -63,7 +71,7 @@ def one(n: int, dim: int, method: str) -> dict:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"n": n, "dim": dim, "method": result.method, "queries": len(queries), "build_s": round(t_build, 2),
             "cross_s": round(t_cross, 2),
-            "reference_s": round(t_ref, 2), "recall_at_1": round(recall, 4), "planted_found": round(planted_found, 4),
+            "reference_s": round(t_ref, 2), "cpu_s": round(cpu, 2), "recall_at_1": round(recall, 4), "planted_found": round(planted_found, 4),
             "peak_rss_mib": round(rss)}
 
 
@@ -77,9 +85,9 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(int(args.one[0]), int(args.one[1]), args.one[2])))
         return
-    print("| vectors | dim | index | queries (k=5) | build s | cross-split s | reference s | total s | peak RSS MiB "
-          "| recall@1 vs exact | planted found |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| vectors | dim | index | queries (k=5) | build s | cross-split s | reference s | total s | CPU s "
+          "| peak RSS MiB | recall@1 vs exact | planted found |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in (int(v) for v in args.sizes.split(",")):
         for dim in (int(v) for v in args.dims.split(",")):
             for method in args.methods.split(","):
@@ -88,7 +96,7 @@ def main() -> None:
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 total = round(r["build_s"] + r["cross_s"] + r["reference_s"], 2)
                 print(f"| {r['n']:,} | {r['dim']} | {r['method']} | {r['queries']:,} | {r['build_s']} | {r['cross_s']} "
-                      f"| {r['reference_s']} | {total} "
+                      f"| {r['reference_s']} | {total} | {r['cpu_s']} "
                       f"| {r['peak_rss_mib']} | {r['recall_at_1']} | {r['planted_found']} |", flush=True)
 
 

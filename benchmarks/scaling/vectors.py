@@ -88,16 +88,18 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def lists_for(n_base: int, list_size: float, lists_per_sqrt: float) -> int:
+def lists_for(n_base: int, list_size: float, lists_per_sqrt: float, max_lists: int = 0) -> int:
     from splitcheck.index import ivfpq
 
+    if max_lists > 0:
+        ivfpq.MAX_LISTS = max_lists
     if lists_per_sqrt > 0:  # the former rule, for comparison
         return int(min(65_536, max(16, round(lists_per_sqrt * n_base ** 0.5))))
     ivfpq.LIST_SIZE = list_size
     return ivfpq.default_lists(n_base)
 
 
-def child(n: int, n_probe: int, list_size: float, lists_per_sqrt: float) -> dict:
+def child(n: int, n_probe: int, list_size: float, lists_per_sqrt: float, max_lists: int = 0) -> dict:
     from splitcheck.index import ivfpq
     from splitcheck.index.ivfpq import (
         IvfPqSettings,
@@ -114,7 +116,8 @@ def child(n: int, n_probe: int, list_size: float, lists_per_sqrt: float) -> dict
     t0 = time.perf_counter()
     queries, rows, source = data.queries()
     row["gen_queries_s"] = round(time.perf_counter() - t0, 2)
-    n_lists = lists_for(data.n_base, list_size, lists_per_sqrt)
+    n_lists = lists_for(data.n_base, list_size, lists_per_sqrt, max_lists)
+    row["max_lists"] = ivfpq.MAX_LISTS
     n_train = min(data.n_base, training_size(n_lists))
     t0, c0 = time.perf_counter(), cpu_s()
     sample = data.shard(0)[:n_train] if n_train <= data.sizes[0] else np.concatenate(
@@ -158,13 +161,15 @@ def main() -> None:
     parser.add_argument("--lists-per-sqrt", type=float, default=0.0,
                         help="instead, the former rule: this many lists x sqrt(base size)")
     parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--max-lists", type=int, default=0, help="cap on the lists (default: splitcheck's MAX_LISTS)")
     parser.add_argument("--out", type=Path, default=RESULTS / "vectors.jsonl")
-    parser.add_argument("--child", nargs=4, metavar=("N", "NPROBE", "LIST_SIZE", "LISTS_PER_SQRT"),
+    parser.add_argument("--child", nargs=5, metavar=("N", "NPROBE", "LIST_SIZE", "LISTS_PER_SQRT", "MAX_LISTS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     set_dim(args.dim)
     if args.child:
-        print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]), float(args.child[3]))))
+        n, n_probe, size, per_sqrt, cap = args.child
+        print(json.dumps(child(int(n), int(n_probe), float(size), float(per_sqrt), int(cap))))
         return
     if args.list_size is None:
         from splitcheck.index.ivfpq import LIST_SIZE
@@ -173,7 +178,7 @@ def main() -> None:
     rows = []
     for n in (parse_size(s) for s in args.sizes.split(",")):
         row = run_child(Path(__file__), ["--dim", str(args.dim), "--child", str(n), str(args.n_probe),
-                                         str(args.list_size), str(args.lists_per_sqrt)])
+                                         str(args.list_size), str(args.lists_per_sqrt), str(args.max_lists)])
         row["machine"] = machine()
         append(args.out, row)
         rows.append(row)
