@@ -26,6 +26,17 @@ def scene(rng: np.random.Generator, size: int = 64) -> Image.Image:
     return Image.fromarray(np.clip(np.asarray(image, dtype=float) + noise, 0, 255).astype(np.uint8))
 
 
+def write_train_scenes(root: Path, rng: np.random.Generator, n: int, digits: int) -> list[Image.Image]:
+    """Make ``root/train`` (with ``n`` scenes saved as ``t00.png``... with ``digits`` digits) and an empty
+    ``root/val``."""
+    (root / "train").mkdir()
+    (root / "val").mkdir()
+    train = [scene(rng) for _ in range(n)]
+    for i, image in enumerate(train):
+        image.save(root / "train" / f"t{i:0{digits}d}.png")
+    return train
+
+
 def strong_crop(image: Image.Image, rng: np.random.Generator, keep: float = 0.7) -> Image.Image:
     """Crop a ``keep`` x ``keep`` window (49 % of the area at 0.7) and resize it back."""
     size = image.width

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from embed_synth import scene, write_image_splits
+from embed_synth import scene, write_image_splits, write_train_scenes
 from PIL import Image
 
 from splitcheck.context import ScanContext
@@ -67,11 +67,7 @@ class TinyImageNet(torch.nn.Module):
 def _copies_dataset(root: Path) -> tuple[Path, Path, set[tuple[str, str]]]:
     """train scenes; val: 4 JPEG re-encodes of train scenes at half size, 16 new scenes."""
     rng = np.random.default_rng(5)
-    (root / "train").mkdir()
-    (root / "val").mkdir()
-    train = [scene(rng) for _ in range(60)]
-    for i, im in enumerate(train):
-        im.save(root / "train" / f"t{i:02d}.png")
+    train = write_train_scenes(root, rng, 60, digits=2)
     pairs = set()
     for j in range(20):
         if j < 4:

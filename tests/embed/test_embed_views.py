@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embed_synth import scene, strong_crop
+from embed_synth import scene, strong_crop, write_train_scenes
 from PIL import Image, ImageEnhance
 
 from splitcheck.context import ScanContext
@@ -82,11 +82,7 @@ def hard_copies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, d
     """600 train scenes; 60 val: 5 strong crops (36 % of the area), 5 recoloured copies, 50 new scenes."""
     root = tmp_path_factory.mktemp("hard")
     rng = np.random.default_rng(11)
-    (root / "train").mkdir()
-    (root / "val").mkdir()
-    train = [scene(rng) for _ in range(600)]
-    for i, image in enumerate(train):
-        image.save(root / "train" / f"t{i:04d}.png")
+    train = write_train_scenes(root, rng, 600, digits=4)
     sources = rng.choice(600, 10, replace=False)
     planted: dict[str, set[tuple[str, str]]] = {"crop": set(), "recolour": set()}
     for j in range(60):
