@@ -176,7 +176,7 @@ def _stat(path: str, cwd: str | None = None) -> tuple[str, int, int, int] | None
     if not stat.S_ISREG(st.st_mode):
         return None  # only regular files are remembered by their stat
     # os.path.abspath, with the working directory read once per split instead of once per file, and the
-    # normalisation skipped for the usual absolute, already normal path (a third of a rescan's per-file cost)
+    # normalisation skipped where the joined path has no '.' segment or doubled slash (almost every path)
     if path[:1] != "/":
         path = f"{cwd or os.getcwd()}/{path}"
     if "/." in path or "//" in path:
@@ -323,8 +323,9 @@ def _lookup(cache_path: str, contents: list[bytes], key: str) -> dict[bytes, byt
     return dict(rows)
 
 
-#: Placeholder record of an image whose cached payload is decoded in bulk (see ``_assemble``).
-_FROM_BULK = "read from the cache in bulk"
+#: Placeholder record of an image whose payload (read from the cache, or sent by a worker) is decoded in bulk
+#: with the others (see ``_assemble``).
+_FROM_BULK = "decoded in bulk"
 
 
 def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings, hits: int,
