@@ -259,12 +259,12 @@ class NearDuplicateScanner(Scanner):
             if column.startswith("distance_"):
                 evidence[column] = pairs[column].to_numpy()
         evidence["variant"] = pairs["variant"].to_numpy()
-        evidence["isolated"] = pairs["isolated"].to_numpy()  # above threshold, kept as an isolated pair
         evidence["transform"] = _guess_transforms(sa, sb, ia, ib, pairs["mirrored"].to_numpy(),
                                                   pairs["variant"].to_numpy())
         evidence["a_label"] = _labels(a)[ia] if a.has_labels else None
         evidence["b_label"] = _labels(b)[ib] if b.has_labels else None
         evidence["b_copies"] = copies
+        evidence["isolated"] = pairs["isolated"].to_numpy()  # above threshold, kept as an isolated pair
         n_affected = int(np.unique(ia).size)
         ratio = n_affected / len(a)
         shares = _class_shares(a, np.unique(ia))
