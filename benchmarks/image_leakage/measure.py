@@ -7,7 +7,8 @@ Two memory figures, both in MiB:
   for). Exact, but blind to several workers being large at the same time.
 - ``peak_tree_mb``: the peak, over samples taken every ``interval`` seconds, of the summed proportional set
   size (PSS: shared pages split between the processes sharing them) of the child and all its descendants,
-  from ``/proc``. This is the memory the whole run held at once; a sample can miss a short spike.
+  from ``/proc``. This is the memory the whole run held at once; a sample can miss a short spike. Samples
+  are spaced so that taking them costs at most a tenth of a core (large processes are slow to read).
 
 Linux only (``/proc``, ``os.wait4``).
 """
@@ -91,12 +92,15 @@ class _TreeSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
+            started = time.perf_counter()
             try:
                 total = sum(_memory_bytes(p) for p in _descendants(self.pid))
             except OSError:
                 total = 0
             self.peak = max(self.peak, total)
-            self.stop.wait(self.interval)
+            # reading smaps_rollup of a process of a few GB takes tens of milliseconds: wait at least nine times
+            # as long as the sample took, so the sampler never takes more than a tenth of a core from the run
+            self.stop.wait(max(self.interval, 9 * (time.perf_counter() - started)))
 
 
 def run_measured(argv: list[str], *, env: dict[str, str] | None = None, cwd: str | Path | None = None,
