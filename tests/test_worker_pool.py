@@ -12,7 +12,7 @@ from splitcheck._prefetch import Prefetch
 from splitcheck.executors.local import LocalExecutor
 from splitcheck.signatures.decode import DecodeSettings
 from splitcheck.signatures.images import compute_image_signatures
-from tests.helpers import random_image
+from helpers import random_image
 
 
 def _pid(_: int) -> int:
