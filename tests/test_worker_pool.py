@@ -6,13 +6,13 @@ import os
 import sys
 
 import numpy as np
+from helpers import random_image
 
 from splitcheck._parallel import WorkerPool, parallel_map
 from splitcheck._prefetch import Prefetch
 from splitcheck.executors.local import LocalExecutor
 from splitcheck.signatures.decode import DecodeSettings
 from splitcheck.signatures.images import compute_image_signatures
-from helpers import random_image
 
 
 def _pid(_: int) -> int:
@@ -24,7 +24,7 @@ def test_pool_is_started_once_and_serves_every_map() -> None:
     pool = WorkerPool(2, on_start=lambda: started.append(len(started)))
     try:
         first = set(parallel_map(_pid, list(range(40)), jobs=2, min_items=2, pool=pool))
-        workers = set(pool.get()._processes)  # noqa: SLF001  (the pool's worker pids)
+        workers = set(pool.get()._processes)
         second = set(parallel_map(_pid, list(range(40)), jobs=2, min_items=2, pool=pool))
     finally:
         pool.close()
