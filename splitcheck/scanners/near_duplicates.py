@@ -354,12 +354,10 @@ def _isolated(sa: ImageSignatures, sb: ImageSignatures, names: list[str], a: np.
     valid = np.flatnonzero(sb.valid)
     base = np.concatenate([sb.hashes[h][valid] for h in names], axis=1)
     ia, ib = a[rows], b[rows]
-    sides = [(sig, items) for sig, items in ((sa, ia), (sb, ib))
+    sides = [(sig, items, suffix) for sig, items in ((sa, ia), (sb, ib))
              for suffix in (("", "_mirror") if f"{names[0]}_mirror" in sig.hashes else ("",))]
-    suffixes = [suffix for sig, _ in ((sa, ia), (sb, ib))
-                for suffix in (("", "_mirror") if f"{names[0]}_mirror" in sig.hashes else ("",))]
     queries = np.concatenate([np.concatenate([sig.hashes[h + suffix][items] for h in names], axis=1)
-                              for (sig, items), suffix in zip(sides, suffixes)])
+                              for sig, items, suffix in sides])
     dist, idx = nearest_distances(queries, base, 3)  # 3: the image itself and the pair's partner may be among them
     other = valid[np.maximum(idx, 0)]
     partner = np.tile(ib, len(sides))[:, None]
