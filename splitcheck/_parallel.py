@@ -56,10 +56,31 @@ class WorkerPool:
         return self._pool
 
     def close(self) -> None:
-        """Stop the workers (queued work is cancelled); the pool starts again if used later."""
+        """Stop the idle workers; the pool starts again if used later."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True)
             self._pool = None
+
+    def abort(self) -> None:
+        """Stop the workers without waiting for their queued work (after Ctrl-C or an error in a map).
+
+        Queued work is cancelled and the running chunks finish (seconds at most); workers write nothing, the
+        cache is written by this process. A graceful shutdown with futures just cancelled can hang on Python
+        3.11 (CPython issues 94440, 125451): if the executor's manager thread has not ended after 20 s, the
+        workers are terminated, which always ends it (it may then print the error it met).
+        """
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((pool._processes or {}).values())
+        manager = pool._executor_manager_thread
+        pool.shutdown(wait=False, cancel_futures=True)
+        if manager is not None:
+            manager.join(timeout=20)
+            if manager.is_alive():
+                for process in processes:
+                    process.terminate()
+                manager.join(timeout=20)
 
 
 def parallel_map(
@@ -90,7 +111,11 @@ def parallel_map(
         return out
     chunksize = chunksize or max(1, min(256, n // (jobs * 8) or 1))
     if pool is not None:
-        return _collect(pool.get().map(func, args, chunksize=chunksize), progress, progress_of)
+        try:
+            return _collect(pool.get().map(func, args, chunksize=chunksize), progress, progress_of)
+        except BaseException:  # Ctrl-C or an error while collecting: do not wait for the rest of the work
+            pool.abort()
+            raise
     wait_for_imports()  # never fork while a background import holds a lock
     with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint) as own:
         return _collect(own.map(func, args, chunksize=chunksize), progress, progress_of)
