@@ -75,6 +75,10 @@ class CacheWarning(UserWarning):
     """The cache could not be used as it was (rebuilt, or turned off for this run)."""
 
 
+_FILES_SQL = "INSERT OR REPLACE INTO files (path, size, mtime_ns, inode, digest) VALUES (?,?,?,?,?)"
+_SIGNATURES_SQL = "INSERT OR REPLACE INTO signatures (digest, algo, payload) VALUES (?,?,?)"
+
+
 class SignatureCache:
     """A handle on the cache database; ``SignatureCache(None)`` is a disabled cache that stores nothing."""
 
@@ -191,9 +195,7 @@ class SignatureCache:
         return result if result is not None else [None] * len(stats)
 
     def store_files(self, rows: Iterable[tuple[str, int, int, int, bytes]]) -> None:
-        rows = [(_path_key(r[0]), *r[1:]) for r in rows]
-        if rows:
-            self._write("INSERT OR REPLACE INTO files (path, size, mtime_ns, inode, digest) VALUES (?,?,?,?,?)", rows)
+        self.store(rows, [])
 
     # --- signatures: (digest, algo) -> payload ------------------------------------------------------
     def get(self, digests: Sequence[bytes], algo: str) -> dict[bytes, bytes]:
@@ -213,16 +215,26 @@ class SignatureCache:
         return result
 
     def put(self, rows: Iterable[tuple[bytes, str, bytes]]) -> None:
-        rows = list(rows)
-        if rows:
-            self._write("INSERT OR REPLACE INTO signatures (digest, algo, payload) VALUES (?,?,?)", rows)
+        self.store([], rows)
 
-    def _write(self, sql: str, rows: list[tuple]) -> None:
+    def store(self, files: Iterable[tuple[str, int, int, int, bytes]],
+              signatures: Iterable[tuple[bytes, str, bytes]]) -> None:
+        """Store file rows (as :meth:`store_files`) and signature rows (as :meth:`put`) in one transaction."""
+        writes = [(_FILES_SQL, [(_path_key(r[0]), *r[1:]) for r in files]), (_SIGNATURES_SQL, list(signatures))]
+        self._write([(sql, rows) for sql, rows in writes if rows])
+
+    def _write(self, writes: list[tuple[str, list[tuple]]]) -> None:
+        """Run each ``(sql, rows)`` with executemany, in transactions of at most 5,000 rows of each."""
+        if not writes:
+            return
+
         def write(conn: sqlite3.Connection) -> None:
-            for start in range(0, len(rows), 5000):
+            for start in range(0, max(len(rows) for _, rows in writes), 5000):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    conn.executemany(sql, rows[start:start + 5000])
+                    for sql, rows in writes:
+                        if rows[start:start + 5000]:
+                            conn.executemany(sql, rows[start:start + 5000])
                     conn.execute("COMMIT")
                 except BaseException:
                     # an interrupt (Ctrl-C) can land after COMMIT or before the transaction began: roll back

@@ -11,7 +11,7 @@ metadata still match; a pixel match involving a drafted JPEG is confirmed by a f
 (:func:`full_pixel_digest`). Other formats are decoded in full.
 
 The perceptual hashes are computed from the grayscale image (``convert("L")`` as imagehash does)
-after EXIF orientation, resized with LANCZOS to each hash's input size, and hashed as a batch
+after EXIF orientation, resized with LANCZOS (Pillow's, reproduced bit for bit by :mod:`splitcheck.signatures.resample`) to each hash's input size, and hashed as a batch
 (:mod:`splitcheck.signatures.perceptual`).
 """
 
@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from splitcheck.signatures.perceptual import HASH_FUNCTIONS, hash_input_size, hash_width
+from splitcheck.signatures.resample import resize_many
 
 #: Pixel count above which an image is refused without being decoded (a decompression bomb).
 DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
@@ -228,10 +229,15 @@ def decode_image_bytes(data: bytes, content: bytes, settings: DecodeSettings) ->
             # the same reduction a JPEG gets from its decoder: a box filter to the smallest integer scale
             # that keeps both sides >= draft_size (cheap), so every later resize works on a small image
             gray = gray.reduce(min(gray.size) // settings.draft_size)
-        pixel = _digest64(f"{width}x{height}|{image.size}|{gray.size}".encode() + gray.tobytes())
-        inputs = {name: _resize(gray, name, settings.hash_size) for name in settings.hashes}
-        # the 64 x 64 thumbnail: the properties are measured on it and the variants cut from it (in a batch)
-        base = np.asarray(gray.resize((VARIANT_BASE, VARIANT_BASE), Image.Resampling.LANCZOS), dtype=np.uint8)
+        pixels = np.asarray(gray, dtype=np.uint8)
+        digest = hashlib.blake2b(f"{width}x{height}|{image.size}|{gray.size}".encode(), digest_size=8)
+        digest.update(pixels)
+        pixel = int.from_bytes(digest.digest(), "little")
+        # each hash's input, and the 64 x 64 thumbnail the properties are measured on and the variants cut
+        # from (in a batch): Pillow's LANCZOS resizes, bit for bit, as matrix products (resample.py)
+        sizes = [hash_input_size(name, settings.hash_size, gray.size) for name in settings.hashes]
+        *resized, base = resize_many(pixels, [*sizes, (VARIANT_BASE, VARIANT_BASE)])
+        inputs = dict(zip(settings.hashes, resized))
         rgb = _rgb_thumbnail(image, settings, drafted) if settings.descriptor else None
     except (OSError, ValueError) as exc:
         return f"corrupt or truncated image: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
@@ -276,11 +282,6 @@ def _rgb_thumbnail(image: Image.Image, settings: DecodeSettings, drafted: bool) 
     from splitcheck.embed.decoded import rgb_thumbnail
 
     return rgb_thumbnail(image, settings, drafted)
-
-
-def _resize(gray: Image.Image, name: str, hash_size: int) -> np.ndarray:
-    size = hash_input_size(name, hash_size, gray.size)
-    return np.asarray(gray.resize(size, Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
 #: Side of the small square image the variants are cut from (one resize per image; the rest is numpy).
