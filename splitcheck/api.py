@@ -97,8 +97,8 @@ def scan(
     # the statistics libraries are imported while the decoding workers run (seconds saved on a first scan)
     prefetch = Prefetch(m for cls in registered_scanners().values() if loaded[0].modality in cls.modalities
                         for m in cls.imports)
-    runner = make_executor(cfg.executor, jobs=jobs_used, dask_address=cfg.dask_address,
-                           on_start=prefetch.start) if images else None
+    runner = make_executor(cfg.executor, jobs=jobs_used, dask_address=cfg.dask_address, on_start=prefetch.start,
+                           shard_dir=cfg.dask_shard_dir, search_above=cfg.cluster_search_above) if images else None
     context = ScanContext(loaded, severities=cfg.severity, jobs=jobs_used, progress=progress,
                           max_image_pixels=cfg.max_image_pixels, image_settings=image_settings(cfg), cache=cache,
                           executor=runner)

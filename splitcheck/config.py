@@ -15,6 +15,8 @@ the command line or to :func:`splitcheck.scan` override the file. Keys may use `
     cache-dir = "~/.cache/splitcheck"  # where (default: $SPLITCHECK_CACHE_DIR, $XDG_CACHE_HOME/splitcheck)
     executor = "local"           # where image signatures are computed: local processes or a Dask cluster
     dask-address = "tcp://scheduler:8786"  # with executor = "dask" (default: a local cluster for the run)
+    dask-shard-dir = "s3://bucket/shards"  # with executor = "dask": where workers keep signature shards
+    cluster-search-above = 1000000  # with a shard dir: above this many images, search on the cluster
 
     [tool.splitcheck.severity]   # per rule code
     LK301 = "warning"
@@ -32,6 +34,7 @@ from typing import Any
 
 from splitcheck.errors import ConfigError
 from splitcheck.findings import Severity
+from splitcheck.search import CLUSTER_SEARCH_ABOVE
 from splitcheck.signatures.digests import DEFAULT_MAX_IMAGE_PIXELS
 
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")
@@ -49,6 +52,8 @@ class Config:
     cache_dir: str | None = None
     executor: str = "local"
     dask_address: str | None = None
+    dask_shard_dir: str | None = None
+    cluster_search_above: int = CLUSTER_SEARCH_ABOVE
     severity: dict[str, Severity] = field(default_factory=dict)
     scanners: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
@@ -63,6 +68,8 @@ class Config:
             "cache_dir": self.cache_dir,
             "executor": self.executor,
             "dask_address": self.dask_address,
+            "dask_shard_dir": self.dask_shard_dir,
+            "cluster_search_above": self.cluster_search_above,
             "severity": {k: v.value for k, v in self.severity.items()},
             "scanners": self.scanners,
             "source": self.source,
@@ -114,7 +121,7 @@ def load_config(path: str | Path | None = None, *, search: bool = True) -> Confi
 
 
 def config_from_mapping(table: dict[str, Any], *, source: str = "<dict>", where: str = "config") -> Config:
-    from splitcheck.scanners import registered_scanners, all_rules
+    from splitcheck.scanners import all_rules, registered_scanners
 
     config = Config(source=source)
     scanners = {cls.name.replace("_", "-"): cls for cls in registered_scanners().values()}
@@ -154,6 +161,16 @@ def config_from_mapping(table: dict[str, Any], *, source: str = "<dict>", where:
                 raise ConfigError(f"{source}: {where} dask-address must be a scheduler address such as "
                                   f"'tcp://host:8786'; got {value!r}")
             config.dask_address = value
+        elif key == "dask-shard-dir":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{source}: {where} dask-shard-dir must be a folder or URI every worker can "
+                                  f"write, such as 's3://bucket/shards'; got {value!r}")
+            config.dask_shard_dir = value
+        elif key == "cluster-search-above":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{source}: {where} cluster-search-above must be a non-negative integer "
+                                  f"(images); got {value!r}")
+            config.cluster_search_above = value
         elif key == "severity":
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: {where} severity must be a table of CODE = \"level\"")
@@ -169,7 +186,8 @@ def config_from_mapping(table: dict[str, Any], *, source: str = "<dict>", where:
             config.scanners[scanners[key].name] = validate_params(scanners[key], value, source=source,
                                                                   where=f"{where}.{key}")
         else:
-            known = ["cache", "cache-dir", "dask-address", "executor", "fail-on", "ignore", "jobs", "max-image-pixels", "severity", *sorted(scanners)]
+            known = ["cache", "cache-dir", "cluster-search-above", "dask-address", "dask-shard-dir", "executor",
+                     "fail-on", "ignore", "jobs", "max-image-pixels", "severity", *sorted(scanners)]
             raise ConfigError(f"{source}: unknown key {raw_key!r} in {where}; known keys: {', '.join(known)}")
     return config
 

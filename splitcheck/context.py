@@ -6,15 +6,16 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from splitcheck.findings import Finding, Severity
 import numpy as np
 import pandas as pd
 
+from splitcheck.executors import Executor
+from splitcheck.executors.local import LocalExecutor
+from splitcheck.findings import Finding, Severity
+from splitcheck.search import Search
 from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, full_pixel_digest
 from splitcheck.signatures.digests import Digests, row_digests, text_digests, vector_digests
-from splitcheck.executors import Executor
-from splitcheck.executors.local import LocalExecutor
 from splitcheck.signatures.images import ImageSignatures
 from splitcheck.splits import Split
 
@@ -49,6 +50,7 @@ class ScanContext:
         self.cache = cache
         #: Where image signatures are computed (this machine's processes by default, or a Dask cluster).
         self.executor: Executor = executor or LocalExecutor(jobs)
+        self._search: Search | None = None
         self._image_signatures: dict[str, ImageSignatures] = {}
         self._digests: dict[str, Digests] = {}
         self._table_columns: list[str] | None = None
@@ -74,13 +76,25 @@ class ScanContext:
             self._digests[split.name] = self._compute_digests(split)
         return self._digests[split.name]
 
+    @property
+    def search(self) -> Search:
+        """Where the leakage scanners search across items: chosen once by the executor for the scan's size
+        (in this process, or on the Dask cluster from the signature shards; see :mod:`splitcheck.search`)."""
+        if self._search is None:
+            n_images = sum(len(s) for s in self.splits if s.modality == "image")
+            self._search = self.executor.search_for(n_images)
+        return self._search
+
     def image_signatures(self, split: Split) -> ImageSignatures:
-        """Content and pixel digests, perceptual hashes and properties of an image split (one decode each)."""
+        """Content and pixel digests, perceptual hashes and properties of an image split (one decode each).
+
+        With a search on the cluster the hashes stay in the shards: the signatures hold no hash columns.
+        """
         if split.name not in self._image_signatures:
             assert split.paths is not None
             progress = self.progress(f"decoding {split.name}", len(split)) if self.progress else None
             self._image_signatures[split.name] = self.executor.image_signatures(
-                split.paths, self.image_settings, self.cache, progress)
+                split.paths, self.image_settings, self.cache, progress, hashes=self.search.needs_hashes)
         return self._image_signatures[split.name]
 
     def computed_image_signatures(self, split: Split) -> ImageSignatures | None:
@@ -101,7 +115,8 @@ class ScanContext:
         if split.modality == "image":
             self._confirm_pixels()
             signatures = self.image_signatures(split)
-            return Digests(signatures.digest, signatures.pixel, signatures.valid, list(signatures.errors))
+            return Digests(signatures.digest, signatures.pixel, signatures.valid, list(signatures.errors),
+                           shards=getattr(signatures, "shards", None))
         if split.modality == "text":
             assert split.texts is not None
             return text_digests(list(split.texts))

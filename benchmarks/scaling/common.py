@@ -61,6 +61,15 @@ def run_child(script: Path, args: list[str], timeout: float | None = None) -> di
     return row
 
 
+def run_case(script: Path, spec: dict, results: str) -> dict:
+    """One case in its own process (``script --child SPEC``): its row, with the machine's facts, appended to
+    ``results/<results>.jsonl``."""
+    row = run_child(script, ["--child", json.dumps(spec)])
+    row["machine"] = machine()
+    append(RESULTS / f"{results}.jsonl", row)
+    return row
+
+
 def append(path: Path, row: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:

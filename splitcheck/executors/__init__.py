@@ -4,6 +4,10 @@ An executor computes the :class:`~splitcheck.signatures.images.ImageSignatures` 
 every executor returns exactly the same signatures for the same files, so the scanners never know which
 one ran. ``local`` is the default and needs nothing beyond splitcheck; ``dask`` needs the optional extra
 (``pip install 'splitcheck[dask]'``) and is imported only when asked for.
+
+An executor also provides the scan's :class:`~splitcheck.search.Search` (:meth:`Executor.search_for`): the
+local one searches in this process; the Dask one, when it writes signature shards and the scan is large,
+searches on the cluster, and then returns signatures without hashes (``hashes=False``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from splitcheck.errors import ConfigError, MissingExtraError
 
 if TYPE_CHECKING:
+    from splitcheck.search import Search
     from splitcheck.signatures.cache import SignatureCache
     from splitcheck.signatures.decode import DecodeSettings
     from splitcheck.signatures.images import ImageSignatures
@@ -28,7 +33,11 @@ class Executor(Protocol):
     name: str
 
     def image_signatures(self, paths: Sequence[str], settings: DecodeSettings, cache: SignatureCache | None = None,
-                         progress: Callable[[int], None] | None = None) -> ImageSignatures: ...
+                         progress: Callable[[int], None] | None = None, *, hashes: bool = True) -> ImageSignatures: ...
+
+    def search_for(self, n_items: int) -> Search:
+        """The search for a scan of ``n_items`` images (its ``needs_hashes`` says what to pass as ``hashes``)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -37,12 +46,16 @@ def make_executor(name: str = "local", *, jobs: int = 1, dask_address: str | Non
                   on_start: Callable[[], None] | None = None, **options: Any) -> Executor:
     """The executor called ``name``: ``local`` (``jobs`` processes) or ``dask`` (``dask_address`` or a
     local cluster of ``jobs`` workers started for the run; ``options`` go to
-    :class:`~splitcheck.executors.dask.DaskExecutor`). ``on_start`` runs once the local workers exist
-    (the Dask executor does not call it)."""
+    :class:`~splitcheck.executors.dask.DaskExecutor`, those that are None are left at their defaults).
+    ``on_start`` runs once the local workers exist (the Dask executor does not call it)."""
+    options = {k: v for k, v in options.items() if v is not None}
     if name == "local":
         if dask_address is not None:
             raise ConfigError("dask-address is set but the executor is 'local'; use --executor dask "
                               "(or drop --dask-address)")
+        if options.get("shard_dir") is not None:
+            raise ConfigError("dask-shard-dir is set but the executor is 'local'; use --executor dask "
+                              "(or drop dask-shard-dir)")
         from splitcheck.executors.local import LocalExecutor
 
         return LocalExecutor(jobs=jobs, on_start=on_start)

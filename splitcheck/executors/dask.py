@@ -13,38 +13,45 @@ The flow mirrors the local one (:mod:`splitcheck.signatures.images`), with the p
    worker returns the shard's bytes.
 3. The client reads the shards as they finish, stores their signatures in the cache, and assembles the
    :class:`~splitcheck.signatures.images.ImageSignatures` exactly as the local path does, so scanners see
-   identical signatures whichever executor ran.
+   identical signatures whichever executor ran. When the search runs on the cluster (below) it drops each
+   shard's hashes as soon as it has read it: the assembled signatures hold no hash columns.
 
 The workers must be able to read the image paths (a shared filesystem, or paths valid on every worker)
 and have splitcheck installed. With no ``address`` a ``LocalCluster`` is started for the run and closed by
-:meth:`DaskExecutor.close`. At scale, the cross-split searches can also run on the cluster from the shards:
-:func:`digest_pairs` (exact copies: a join on the content digest) and
-:func:`splitcheck.index.banded.banded_pairs_dask` on :func:`shard_codes` (perceptual-hash neighbours).
+:meth:`DaskExecutor.close`. With a ``shard_dir`` and a scan of more than ``search_above`` images
+(``cluster-search-above``), :meth:`DaskExecutor.search_for` gives the scanners a
+:class:`~splitcheck.search.cluster.ClusterSearch`: the cross-item searches run on the cluster from the kept
+shards (a join on the pixel digest, a banded Hamming join per hash, reads of the candidates' codes). Two
+building blocks are also public: :func:`digest_pairs` (exact copies between two shard folders, a join on the
+content digest) and :func:`shard_codes` (one hash of a shard folder, for
+:func:`splitcheck.index.banded.banded_pairs_dask`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Self
 
-import numpy as np
-import pandas as pd
-import pyarrow.parquet as pq
 from distributed import Client, LocalCluster, as_completed
 
 from splitcheck._parallel import default_jobs
 from splitcheck.errors import ConfigError
 from splitcheck.executors.shards import (
     SHARD_SUFFIX,
+    ShardedSignatures,
     compute_shard,
     list_shards,
     read_shard,
     shard_table,
     store_shard,
+    without_hashes,
     write_shard,
 )
+from splitcheck.search import CLUSTER_SEARCH_ABOVE, Search
+from splitcheck.search.local import LocalSearch
 from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord
 from splitcheck.signatures.images import ImageSignatures, _assemble, _from_cache, _stat, algo_key
@@ -64,18 +71,22 @@ class DaskExecutor:
     ``address``). ``partition_size`` is the most images per task. ``shard_dir`` is where workers write
     their shards (a folder or a URI reachable by the workers and this machine); the shards are kept there,
     and :func:`~splitcheck.executors.shards.import_shards` can load them into any cache later. Without it
-    shards travel back to the client as bytes and are not kept.
+    shards travel back to the client as bytes and are not kept. With a ``shard_dir`` and a scan of more than
+    ``search_above`` images the leakage searches run on the cluster from the shards
+    (:class:`~splitcheck.search.cluster.ClusterSearch`) and the client keeps no hashes.
     """
 
     name = "dask"
 
     def __init__(self, address: str | None = None, *, n_workers: int | None = None, threads_per_worker: int = 1,
                  processes: bool = True, partition_size: int = PARTITION_SIZE, shard_dir: str | None = None,
-                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+                 connect_timeout: float = CONNECT_TIMEOUT, search_above: int = CLUSTER_SEARCH_ABOVE) -> None:
         if partition_size < 1:
             raise ConfigError(f"dask partition size must be a positive integer; got {partition_size!r}")
         if n_workers is not None and n_workers < 1:
             raise ConfigError(f"dask workers must be a positive integer; got {n_workers!r}")
+        if isinstance(search_above, bool) or not isinstance(search_above, int) or search_above < 0:
+            raise ConfigError(f"cluster-search-above must be a non-negative integer; got {search_above!r}")
         self.address = address
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
@@ -83,6 +94,7 @@ class DaskExecutor:
         self.partition_size = partition_size
         self.shard_dir = str(shard_dir) if shard_dir is not None else None
         self.connect_timeout = connect_timeout
+        self.search_above = search_above
         #: The shards written by the last call (locations under ``shard_dir``; empty without one).
         self.last_shards: list[str] = []
         self._cluster: LocalCluster | None = None
@@ -124,10 +136,28 @@ class DaskExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ------------------------------------------------------------------------------------- search
+    def search_for(self, n_items: int) -> Search:
+        """On the cluster from the shards when this executor writes them and the scan has more than
+        ``search_above`` images; else in this process."""
+        if self.shard_dir is not None and n_items > self.search_above:
+            from splitcheck.search.cluster import ClusterSearch
+
+            return ClusterSearch(self.client)
+        return LocalSearch()
+
     # ------------------------------------------------------------------------------------- signatures
     def image_signatures(self, paths: Sequence[str], settings: DecodeSettings, cache: SignatureCache | None = None,
-                         progress: Callable[[int], None] | None = None) -> ImageSignatures:
-        """The signatures of ``paths``: identical to the local executor's on the same files."""
+                         progress: Callable[[int], None] | None = None, *,
+                         hashes: bool = True) -> ImageSignatures:
+        """The signatures of ``paths``: identical to the local executor's on the same files.
+
+        With a shard folder they are :class:`~splitcheck.executors.shards.ShardedSignatures` naming the
+        shards; with ``hashes`` False (which needs the shard folder) they hold no perceptual hashes: each
+        shard's hashes are dropped as soon as it is read (and stored in the cache).
+        """
+        if not hashes and self.shard_dir is None:
+            raise ConfigError("signatures without hashes need a shard folder to search (dask-shard-dir)")
         n = len(paths)
         key = algo_key(settings)
         entries: list[ImageRecord | str | None] = [None] * n
@@ -146,8 +176,10 @@ class DaskExecutor:
             write_shard(shard_table(done, [paths[i] for i in done], [entries[i] for i in done],  # type: ignore[misc]
                                     [_stat(paths[i]) for i in done], [True] * len(done), key), destination)
             self.last_shards.append(destination)
+        if not hashes:
+            entries = [without_hashes(e) for e in entries]
         if not todo:
-            return _assemble(entries, settings, hits)
+            return self._assembled(entries, settings, hits, hashes)
         client = self.client
         per_worker = math.ceil(len(todo) / (4 * self.n_workers_running()))
         size = max(MIN_PARTITION_SIZE, min(self.partition_size, per_worker))
@@ -169,11 +201,22 @@ class DaskExecutor:
                 hits += bool(cached) and isinstance(entry, ImageRecord)
             if storing:
                 store_shard(cache, shard, key)  # type: ignore[arg-type]
+            if not hashes:
+                for item in shard.items:
+                    without_hashes(entries[int(item)])
             if progress:
                 progress(len(shard.items))
             future.release()
         self.last_shards.sort()
-        return _assemble(entries, settings, hits)
+        return self._assembled(entries, settings, hits, hashes)
+
+    def _assembled(self, entries: list[ImageRecord | str | None], settings: DecodeSettings, hits: int,
+                   hashes: bool) -> ImageSignatures:
+        """The split's signatures (as the local path assembles them), naming the shards when they are kept."""
+        if not hashes:  # assembled as if no hash had been asked for: no hash array is allocated
+            settings = dataclasses.replace(settings, hashes=(), variants=False)
+        signatures = _assemble(entries, settings, hits)
+        return ShardedSignatures.of(signatures, self.last_shards) if self.shard_dir is not None else signatures
 
 
 def _cached_by_stat(paths: Sequence[str], settings: DecodeSettings, cache: SignatureCache, key: str,
@@ -201,14 +244,9 @@ def shard_codes(folder: str, hash_name: str):  # type: ignore[no-untyped-def]
     """A Dask DataFrame of one hash from the shards in ``folder``, in the layout of
     :func:`splitcheck.index.banded.codes_to_frame` (``item`` and ``w*`` words), readable rows only.
     One partition per shard, read by the workers."""
-    import dask.dataframe as dd
+    from splitcheck.search.cluster import code_frame
 
-    from splitcheck.index.banded import codes_to_frame
-
-    column = f"hash:{hash_name}"
-    shards = list_shards(folder)
-    meta = codes_to_frame(np.zeros((0, _hash_width(shards, column)), np.uint8))
-    return dd.from_map(_shard_codes_part, shards, column=column, meta=meta, enforce_metadata=False)
+    return code_frame(list_shards(folder), f"hash:{hash_name}")
 
 
 def digest_pairs(folder_a: str, folder_b: str):  # type: ignore[no-untyped-def]
@@ -216,43 +254,10 @@ def digest_pairs(folder_a: str, folder_b: str):  # type: ignore[no-untyped-def]
 
     A lazy Dask DataFrame of ``a`` (item of the first run), ``b`` (item of the second) and ``digest``.
     The 64-bit digest is the prefix of the 128-bit content digest: confirm a pair on ``content`` when a
-    false match costs more than one lookup (probability about ``n_a * n_b / 2**64``).
+    false match costs more than one lookup (probability about ``n_a * n_b / 2**64``). A scan joins on the
+    pixel digest instead (:class:`splitcheck.search.cluster.ClusterSearch`).
     """
-    import dask.dataframe as dd
+    from splitcheck.search.cluster import key_frame
 
-    def side(folder: str, name: str):  # type: ignore[no-untyped-def]
-        meta = pd.DataFrame({name: np.empty(0, np.int64), "digest": np.empty(0, np.uint64)})
-        return dd.from_map(_shard_digests_part, list_shards(folder), name=name, meta=meta, enforce_metadata=False)
-
-    return side(folder_a, "a").merge(side(folder_b, "b"), on="digest", how="inner")[["a", "b", "digest"]]
-
-
-def _shard_codes_part(shard: str, column: str) -> pd.DataFrame:
-    """One shard's readable codes of ``column`` in the banded join's frame layout (runs on a worker)."""
-    from splitcheck.index.banded import codes_to_frame
-
-    table = pq.read_table(shard, columns=["item", column])
-    blobs = table.column(column).to_pylist()
-    items = table.column("item").to_numpy()
-    keep = [k for k, blob in enumerate(blobs) if blob is not None]
-    width = len(blobs[keep[0]]) if keep else _hash_width([shard], column)
-    codes = np.frombuffer(b"".join(blobs[k] for k in keep), dtype=np.uint8).reshape(len(keep), width)
-    return codes_to_frame(codes, items[keep])
-
-
-def _shard_digests_part(shard: str, name: str) -> pd.DataFrame:
-    """One shard's (item, digest) rows of readable items (runs on a worker)."""
-    table = pq.read_table(shard, columns=["item", "digest"])
-    digests = table.column("digest")
-    valid = digests.is_valid().to_numpy(zero_copy_only=False)
-    return pd.DataFrame({name: table.column("item").to_numpy()[valid].astype(np.int64),
-                         "digest": digests.fill_null(0).to_numpy()[valid].astype(np.uint64)})
-
-
-def _hash_width(shards: list[str], column: str) -> int:
-    """Bytes per code of ``column``: the first non-null value's length (8 when there is none)."""
-    for shard in shards:
-        values = pq.read_table(shard, columns=[column]).column(0).drop_null()
-        if len(values):
-            return len(values[0].as_py())
-    return 8
+    pairs = key_frame(list_shards(folder_a), "a", "digest").merge(key_frame(list_shards(folder_b), "b", "digest"), on="key")
+    return pairs.rename(columns={"key": "digest"})[["a", "b", "digest"]]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from splitcheck._parallel import WorkerPool
+from splitcheck.search.local import LocalSearch
 from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings
 from splitcheck.signatures.images import ImageSignatures, compute_image_signatures
@@ -26,11 +27,16 @@ class LocalExecutor:
     _pool: WorkerPool | None = field(default=None, init=False, repr=False)
 
     def image_signatures(self, paths: Sequence[str], settings: DecodeSettings, cache: SignatureCache | None = None,
-                         progress: Callable[[int], None] | None = None) -> ImageSignatures:
+                         progress: Callable[[int], None] | None = None, *, hashes: bool = True) -> ImageSignatures:
+        """The signatures of ``paths``, hashes always included (the local search reads them)."""
         if self._pool is None:
             self._pool = WorkerPool(self.jobs, self.on_start)
         return compute_image_signatures(paths, settings, cache=cache, jobs=self.jobs, progress=progress,
                                         pool=self._pool)
+
+    def search_for(self, n_items: int) -> LocalSearch:
+        """Searches run in this process, whatever the size."""
+        return LocalSearch()
 
     def close(self) -> None:
         """Stop the worker processes (if any were started)."""

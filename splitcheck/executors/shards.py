@@ -35,7 +35,7 @@ import io
 import os
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits
 from splitcheck.errors import InputError
 from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord
-from splitcheck.signatures.images import PROPERTY_COLUMNS, _compute_chunk_inner, _stat
+from splitcheck.signatures.images import PROPERTY_COLUMNS, ImageSignatures, _compute_chunk_inner, _stat
 
 #: Version of the shard layout above (in each file's metadata).
 SHARD_VERSION = "1"
@@ -67,6 +67,28 @@ class Shard:
     stats: list[Stat | None]
     cached: np.ndarray
     algo: str
+
+
+@dataclass
+class ShardedSignatures(ImageSignatures):
+    """Signatures of a run whose shards are kept: ``shards`` hold every item's row, hashes included.
+
+    When the search runs on the cluster (:mod:`splitcheck.search.cluster`), ``hashes`` and ``variants`` are
+    empty here: the hashes are read from the shards, where they are.
+    """
+
+    shards: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, signatures: ImageSignatures, shards: list[str]) -> ShardedSignatures:
+        return cls(**{f.name: getattr(signatures, f.name) for f in fields(ImageSignatures)}, shards=list(shards))
+
+
+def without_hashes(entry: ImageRecord | str | None) -> ImageRecord | str | None:
+    """The record with its perceptual hashes and variants dropped (they stay in the shard)."""
+    if isinstance(entry, ImageRecord):
+        entry.hashes, entry.variants = {}, {}
+    return entry
 
 
 def shard_table(items: Sequence[int], paths: Sequence[str], entries: Sequence[ImageRecord | str],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
 from splitcheck.scanners.base import Rule, Scanner, cluster_evidence, register
-from splitcheck.context import ScanContext
 from splitcheck.splits import Split
 
 #: How each modality's canonical match is named in the evidence.
@@ -25,6 +25,8 @@ class ExactDuplicateScanner(Scanner):
     identical items inside one split.
     Why it matters: an item of validation that is also in training is scored on memorised data, so the
     validation loss is too low; duplicates inside one split over-weight those items.
+    The join runs where the executor's search runs (``context.search``): in this process, or on the Dask
+    cluster from the signature shards at scale; both give the same pairs.
     """
 
     name = "exact_duplicates"
@@ -54,15 +56,9 @@ class ExactDuplicateScanner(Scanner):
 
     def _cross(self, context: ScanContext, a: Split, b: Split) -> Finding | None:
         da, db = context.digests(a), context.digests(b)
-        left = pd.DataFrame({"a": np.flatnonzero(da.valid)})
-        left["key"] = da.canonical[left["a"]]
-        right = pd.DataFrame({"b": np.flatnonzero(db.valid)})
-        right["key"] = db.canonical[right["b"]]
-        pairs = left.merge(right, on="key", how="inner")
-        if pairs.empty:
+        ia, ib = context.search.equal_pairs(da, db)  # sorted by (a, b); on the cluster at scale
+        if not len(ia):
             return None
-        pairs = pairs.sort_values(["a", "b"], kind="stable")
-        ia, ib = pairs["a"].to_numpy(), pairs["b"].to_numpy()
         same_raw = da.raw[ia] == db.raw[ib]
         methods = np.where(same_raw, RAW_METHOD[a.modality], CANONICAL_METHOD[a.modality])
         evidence = pd.DataFrame({
@@ -88,21 +84,18 @@ class ExactDuplicateScanner(Scanner):
 
     def _within(self, context: ScanContext, split: Split) -> Finding | None:
         digests = context.digests(split)
-        frame = pd.DataFrame({"i": np.flatnonzero(digests.valid)})
-        frame["key"] = digests.canonical[frame["i"]]
-        sizes = frame.groupby("key")["i"].transform("size")
-        dup = frame[sizes > 1]
-        if dup.empty:
+        items = context.search.repeated(digests)
+        if not len(items):
             return None
-        evidence, n_clusters = cluster_evidence(split, dup["i"].to_numpy(), dup["key"].to_numpy())
-        n_extra = len(dup) - n_clusters
+        evidence, n_clusters = cluster_evidence(split, items, digests.canonical[items])
+        n_extra = len(items) - n_clusters
         return self.finding(
             context, "DQ201",
             title=f"identical items inside {split.name}",
-            message=(f"{len(dup)} {split.name} items fall in {n_clusters} groups of identical items "
+            message=(f"{len(items)} {split.name} items fall in {n_clusters} groups of identical items "
                      f"({n_extra} redundant copies, {n_extra / len(split):.1%} of the split)"),
             splits=(split.name,),
-            metrics={"n_clusters": float(n_clusters), "n_items": float(len(dup)), "n_redundant": float(n_extra),
+            metrics={"n_clusters": float(n_clusters), "n_items": float(len(items)), "n_redundant": float(n_extra),
                      "ratio_redundant": n_extra / len(split)},
             evidence=evidence,
             remediation="Keep one item per group (the 'cluster' column names the first of each group).",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,9 +12,10 @@ import pandas as pd
 
 from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
-from splitcheck.index.hamming import hamming_distances, hamming_pairs, nearest_distances
-from splitcheck.index.multihash import MultiHashIndex
+from splitcheck.index.hamming import hamming_distances
 from splitcheck.scanners.base import Param, Rule, Scanner, cluster_evidence, in_range, register
+from splitcheck.search import HammingRequest, Search
+from splitcheck.search.local import LocalSearch
 from splitcheck.signatures.decode import VARIANT_NAMES, DecodeSettings
 from splitcheck.signatures.images import ImageSignatures
 from splitcheck.splits import Split
@@ -25,9 +25,8 @@ if TYPE_CHECKING:
 
 HASHES = ("phash", "dhash", "ahash", "whash")
 #: Bumped when the pair search changes (invalidates memoised pair lists in the signature cache).
-PAIRS_VERSION = "pairs-2"
+PAIRS_VERSION = "pairs-3"
 INDEXES = ("auto", "flat", "multihash")
-Search = Callable[[dict[str, np.ndarray], bool], tuple[np.ndarray, np.ndarray]]
 #: Base codes above which ``index = auto`` searches by multi-index hashing (crossover measured on this machine).
 MULTIHASH_ABOVE = 20_000
 
@@ -59,7 +58,9 @@ class NearDuplicateScanner(Scanner):
     horizontally mirrored copy is matched through the hashes of the mirrored image, and cropped or
     slightly rotated copies through the hashes of crops and ±4° rotations of each earlier split's image.
     Such pairs are re-encoded, resized, slightly cropped, recoloured, noisy, flipped or slightly rotated copies.
-    Exact copies (LK101) are not repeated here. The search is a faiss binary index, not a pairwise loop.
+    Exact copies (LK101) are not repeated here. The search is a faiss binary index or multi-index hashing in
+    this process, or a banded join on the Dask cluster from the signature shards at scale
+    (``context.search``, :mod:`splitcheck.search`); never a pairwise loop, and the same pairs either way.
     Why it matters: a transformed copy of a training image in validation is scored on memorised content,
     so the validation loss is too low, just as with an exact copy.
     """
@@ -136,7 +137,7 @@ class NearDuplicateScanner(Scanner):
         cached = (context.cache.get([key], "near-pairs") or {}) if context.cache is not None else {}
         raw = _unpack_pairs(cached[key]) if key in cached else None
         if raw is None:
-            raw = self._search(sa, sb, variants, jobs=context.jobs)
+            raw = self._search(sa, sb, variants, jobs=context.jobs, search=context.search)
             if context.cache is not None:
                 context.cache.put([(key, "near-pairs", _pack_pairs(raw))])
         names = list(self.settings["hashes"])
@@ -161,24 +162,31 @@ class NearDuplicateScanner(Scanner):
         return h.digest()
 
     def _search(self, sa: ImageSignatures, sb: ImageSignatures | None, variants: bool,
-                jobs: int = 1) -> dict[str, np.ndarray]:
+                jobs: int = 1, search: Search | None = None) -> dict[str, np.ndarray]:
+        """The pairs within the thresholds, each in its best orientation and variant (see :meth:`_matches`).
+
+        ``search`` finds the candidates and reads the codes of the candidate items (:class:`LocalSearch`,
+        in this process, by default; the executor's cluster search at scale); every check is made here,
+        on those codes, so both give the same pairs.
+        """
+        search = search or LocalSearch()
         names = list(self.settings["hashes"])
         t, cap = self.settings["threshold"], self.settings["max_hash_distance"]
         # across splits, pairs up to isolated-threshold are candidates; those above threshold must be isolated
         t_wide = max(t, self.settings["isolated_threshold"]) if sb is not None else t
+        request = self._request(names, variants, jobs)
+        found = search.hamming_candidates(sa, sb, request)
         base_sig = sb if sb is not None else sa
-        va, vb = np.flatnonzero(sa.valid), np.flatnonzero(base_sig.valid)
-        bases = {h: _base_codes(base_sig, h, vb, variants) for h in names}
-        _, owner, kind = bases[names[0]]
-        search = self._candidates(bases, len(names), jobs)
+        query_codes = search.hash_codes(sa, np.concatenate([c.a for c in found]),
+                                        [h + suffix for h in names for suffix in request.suffixes])
+        base_codes = search.hash_codes(base_sig, np.concatenate([c.b for c in found]), names, variants)
         parts: list[dict[str, np.ndarray]] = []
-        for suffix in [""] + (["_mirror"] if self.settings["mirror"] else []):
-            qi, bi = search({h: sa.hashes[h + suffix][va] for h in names}, sb is None and not suffix)
-            per_hash = [hamming_distances(sa.hashes[h + suffix][va][qi], bases[h][0][bi]).astype(np.int64)
-                        for h in names]
-            per = np.stack(per_hash, axis=1) if len(qi) else np.zeros((0, len(names)), np.int64)
+        for suffix, cand in zip(request.suffixes, found):
+            ia, ib, kind = cand.a, cand.b, cand.kind
+            per_hash = [hamming_distances(query_codes.code(h + suffix, ia), base_codes.code(h, ib, kind))
+                        .astype(np.int64) for h in names]
+            per = np.stack(per_hash, axis=1) if len(ia) else np.zeros((0, len(names)), np.int64)
             total = per.sum(axis=1)
-            ia, ib = va[qi], owner[bi]
             # above threshold only pairs with some hash within threshold / n_hashes (the pairs any index finds
             # with the search radius of threshold): flat and multihash search give the same pairs
             keep = ((total <= t) | ((total <= t_wide) & (per.min(axis=1) <= t // len(names)))) \
@@ -187,9 +195,12 @@ class NearDuplicateScanner(Scanner):
                 keep &= ia != ib
                 ia, ib = np.minimum(ia, ib), np.maximum(ia, ib)
             parts.append({"a": ia[keep], "b": ib[keep], "distance": total[keep], "per_hash": per[keep],
-                          "kind": kind[bi][keep], "mirrored": np.full(int(keep.sum()), bool(suffix))})
+                          "kind": kind[keep], "mirrored": np.full(int(keep.sum()), bool(suffix))})
         raw = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        order = np.lexsort((raw["kind"] != 0, raw["mirrored"], raw["distance"], raw["b"], raw["a"]))
+        # best first: smallest distance, unmirrored, the image before its variants; the remaining keys only make
+        # the choice among equally good rows independent of the order in which a search found them
+        order = np.lexsort((*raw["per_hash"].T[::-1], raw["kind"], raw["kind"] != 0, raw["mirrored"],
+                            raw["distance"], raw["b"], raw["a"]))
         raw = {k: v[order] for k, v in raw.items()}
         first_of_pair = np.ones(len(order), dtype=bool)
         first_of_pair[1:] = (raw["a"][1:] != raw["a"][:-1]) | (raw["b"][1:] != raw["b"][:-1])
@@ -197,43 +208,22 @@ class NearDuplicateScanner(Scanner):
         raw["isolated"] = raw["distance"] > t
         if raw["isolated"].any():
             assert sb is not None
-            kept = ~raw["isolated"] | _isolated(sa, sb, names, raw["a"], raw["b"], raw["distance"],
-                                                  self.settings["isolation"], raw["isolated"])
+            kept = ~raw["isolated"] | _isolated(search, sa, sb, names, request.suffixes, raw["a"], raw["b"],
+                                                  raw["distance"], self.settings["isolation"], raw["isolated"])
             raw = {k: v[kept] for k, v in raw.items()}
         return raw
 
-    def _candidates(self, bases: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], n_hashes: int,
-                    jobs: int = 1) -> Search:
-        """A function of the query hashes (and self-search flag) giving candidate (query, base) rows.
-
-        flat: one faiss search on the first hash with radius ``min(threshold, max-hash-distance)``.
-        multihash: pigeonhole over the hashes (a pair whose summed distance is at most the threshold is within
-        ``threshold // n_hashes`` on some hash), so each hash is searched with that radius (capped by
-        max-hash-distance) in its bucket tables, and the union is the candidate set. The pairs kept after
-        the checks in :meth:`_search` are the same either way.
+    def _request(self, names: list[str], variants: bool, jobs: int) -> HammingRequest:
+        """The candidate search: each hash within ``min(max-hash-distance, threshold // n_hashes)`` (a pair whose
+        summed distance is at most the threshold is that close on some hash: pigeonhole); a local flat search
+        looks on the first hash only, with radius ``min(max(threshold, isolated-threshold), max-hash-distance)``.
         """
-        names = list(bases)
         t, cap = self.settings["threshold"], self.settings["max_hash_distance"]
-        n_base = len(bases[names[0]][0])
-        method = self.settings["index"]
-        if method == "auto":
-            method = "multihash" if n_base > self.settings["multihash_above"] else "flat"
-        n_bits = bases[names[0]][0].shape[1] * 8
-        radius = min(cap, t // n_hashes if n_hashes > 1 else t)
-        t_wide = max(t, self.settings["isolated_threshold"])
-        if method == "flat" or radius >= n_bits or n_base == 0:
-            def flat(queries: dict[str, np.ndarray], self_search: bool) -> tuple[np.ndarray, np.ndarray]:
-                first = names[0]
-                qi, bi, _ = hamming_pairs(queries[first], None if self_search else bases[first][0], min(t_wide, cap))
-                return qi, bi
-            return flat
-        indexes = {h: MultiHashIndex(bases[h][0], radius) for h in names}
-
-        def multihash(queries: dict[str, np.ndarray], self_search: bool) -> tuple[np.ndarray, np.ndarray]:
-            found = [indexes[h].pairs(None if self_search else queries[h], jobs=jobs)[:2] for h in names]
-            key = np.unique(np.concatenate([qi * n_base + bi for qi, bi in found]))
-            return key // n_base, key % n_base
-        return multihash
+        return HammingRequest(
+            names=tuple(names), suffixes=("", "_mirror") if self.settings["mirror"] else ("",), variants=variants,
+            radius=min(cap, t // len(names) if len(names) > 1 else t), n_kinds=1 + len(VARIANT_NAMES),
+            flat_radius=min(max(t, self.settings["isolated_threshold"]), cap), index=self.settings["index"],
+            multihash_above=self.settings["multihash_above"], jobs=jobs)
 
     # ------------------------------------------------------------------------------------------ cross
     def _cross(self, context: ScanContext, a: Split, b: Split) -> Finding | None:
@@ -340,8 +330,9 @@ def image_settings(config: Config) -> DecodeSettings:
                           descriptor=decodes_descriptor(config))
 
 
-def _isolated(sa: ImageSignatures, sb: ImageSignatures, names: list[str], a: np.ndarray, b: np.ndarray,
-              distance: np.ndarray, isolation: int, rows: np.ndarray) -> np.ndarray:
+def _isolated(search: Search, sa: ImageSignatures, sb: ImageSignatures, names: list[str],
+              suffixes: tuple[str, ...], a: np.ndarray, b: np.ndarray, distance: np.ndarray, isolation: int,
+              rows: np.ndarray) -> np.ndarray:
     """For the pairs ``rows`` (a of ``sa``, b of ``sb``), whether both images are isolated at their distance.
 
     Isolated: no image of ``sb`` other than ``b`` is within ``distance + isolation`` of ``a`` (as it is or
@@ -351,31 +342,16 @@ def _isolated(sa: ImageSignatures, sb: ImageSignatures, names: list[str], a: np.
     (False outside ``rows``).
     """
     out = np.zeros(len(a), dtype=bool)
-    valid = np.flatnonzero(sb.valid)
-    base = np.concatenate([sb.hashes[h][valid] for h in names], axis=1)
     ia, ib = a[rows], b[rows]
-    sides = [(sig, items, suffix) for sig, items in ((sa, ia), (sb, ib))
-             for suffix in (("", "_mirror") if f"{names[0]}_mirror" in sig.hashes else ("",))]
-    queries = np.concatenate([np.concatenate([sig.hashes[h + suffix][items] for h in names], axis=1)
-                              for sig, items, suffix in sides])
-    dist, idx = nearest_distances(queries, base, 3)  # 3: the image itself and the pair's partner may be among them
-    other = valid[np.maximum(idx, 0)]
-    partner = np.tile(ib, len(sides))[:, None]
+    hashes = [h + suffix for h in names for suffix in suffixes]
+    sides = [(search.hash_codes(sig, items, hashes), items) for sig, items in ((sa, ia), (sb, ib))]
+    queries = np.concatenate([np.concatenate([codes.code(h + suffix, items) for h in names], axis=1)
+                              for codes, items in sides for suffix in suffixes])
+    partners = np.tile(ib, 2 * len(suffixes))
     # neither the pair's own partner nor (on the earlier side) the image itself counts as another match
-    dist = np.where((other == partner) | (idx < 0), np.iinfo(np.int32).max, dist).min(axis=1)
-    out[rows] = dist.reshape(len(sides), -1).min(axis=0) >= distance[rows] + isolation
+    dist = search.nearest_other(sb, names, queries, partners)
+    out[rows] = dist.reshape(2 * len(suffixes), -1).min(axis=0) >= distance[rows] + isolation
     return out
-
-
-def _base_codes(sig: ImageSignatures, name: str, idx: np.ndarray,
-                variants: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hashes ``name`` of the images ``idx`` (and of their variants): (codes, owner index, variant kind)."""
-    original = sig.hashes[name][idx]
-    if not variants or not sig.variants:
-        return original, idx, np.zeros(len(idx), dtype=np.int64)
-    codes = np.concatenate([original[:, None, :], sig.variants[name][idx]], axis=1)
-    per = codes.shape[1]
-    return codes.reshape(-1, codes.shape[2]), np.repeat(idx, per), np.tile(np.arange(per), len(idx))
 
 
 def _pack_pairs(raw: dict[str, np.ndarray]) -> bytes:

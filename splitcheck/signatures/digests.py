@@ -36,6 +36,8 @@ class Digests:
     canonical: np.ndarray  # uint64
     valid: np.ndarray  # bool
     errors: list[tuple[int, str]] = field(default_factory=list)  # (item index, reason)
+    #: the Parquet shards holding these items' signatures (image splits of a Dask run with a shard folder)
+    shards: list[str] | None = None
 
 
 def _digest64(data: bytes) -> int:

@@ -9,30 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image, ImageEnhance, ImageOps
 
 pytest.importorskip("distributed")
+
+from helpers import blocky, transformed
 
 from splitcheck.cli import main
 
 N_TRAIN, N_VAL, N_COPIES, N_INSIDE = 1_800, 600, 120, 30
-
-
-def blocky(rng: np.random.Generator) -> Image.Image:
-    """A 32 px image of 8 x 8 colour blocks (stable perceptual hashes under mild transforms)."""
-    return Image.fromarray(np.kron(rng.integers(0, 256, (8, 8, 3)), np.ones((4, 4, 1))).astype(np.uint8))
-
-
-def transformed(image: Image.Image, k: int, rng: np.random.Generator) -> Image.Image:
-    kind = k % 4
-    if kind == 0:
-        return ImageEnhance.Brightness(image).enhance(1.12)
-    if kind == 1:
-        return ImageOps.mirror(image)
-    if kind == 2:
-        noisy = np.asarray(image, dtype=np.int16) + rng.integers(-6, 7, (32, 32, 3))
-        return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
-    return ImageEnhance.Contrast(image).enhance(0.9)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,164 @@
+"""The leakage searches on a Dask LocalCluster (2 worker processes) from the signature shards give exactly the
+local executor's findings, and the client then holds no perceptual hashes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("distributed")
+
+from helpers import FIXTURES, blocky, transformed
+
+import splitcheck
+from splitcheck.config import config_from_mapping
+from splitcheck.context import ScanContext
+from splitcheck.errors import ConfigError
+from splitcheck.executors import make_executor
+from splitcheck.executors.dask import DaskExecutor
+from splitcheck.executors.shards import ShardedSignatures, read_shard
+from splitcheck.findings import Finding
+from splitcheck.loaders import LoadOptions, load_split
+from splitcheck.scanners.exact_duplicates import ExactDuplicateScanner
+from splitcheck.scanners.near_duplicates import NearDuplicateScanner
+from splitcheck.search.cluster import ClusterSearch
+from splitcheck.search.local import LocalSearch
+from splitcheck.signatures.decode import DecodeSettings
+from splitcheck.splits import Split
+
+N_TRAIN, N_VAL, N_COPIES, N_INSIDE = 1_600, 600, 120, 30
+#: Smooth 64 px training images, and validation copies of the first of them cropped (7.5% off the right and
+#: bottom) or rotated by 4 degrees: found through the crop and rotation variants of the training images.
+N_SMOOTH, N_VARIED = 200, 40
+#: A lower threshold, so that many planted pairs fall between it and isolated-threshold and go through the
+#: isolation test (the nearest other image, a map over the shards on the cluster).
+ISOLATING = {"threshold": 6, "isolated_threshold": 18, "isolation": 16}
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory: pytest.TempPathFactory) -> list[Split]:
+    """The bundled image fixtures (byte and pixel copies, cropped, flipped and rotated near-copies, copies
+    inside train, a truncated JPEG) plus 2,440 generated images: 30 near-copies inside train, 120 validation
+    near-copies of training images (brighter, mirrored, noisy, lower contrast) and 40 cropped or rotated."""
+    root = tmp_path_factory.mktemp("cluster-search")
+    for name in ("train", "val"):
+        shutil.copytree(FIXTURES / "images" / name, root / name)
+        (root / name / "gen").mkdir()
+    rng = np.random.default_rng(8)
+    train = [blocky(rng) for _ in range(N_TRAIN - N_INSIDE)]
+    train += [transformed(train[k], k, rng) for k in range(N_INSIDE)]
+    for i, image in enumerate(train):
+        image.save(root / f"train/gen/{i:04d}.png")
+    for i in range(N_VAL):
+        image = transformed(train[50 + 12 * i], i, rng) if i < N_COPIES else blocky(rng)
+        image.save(root / f"val/gen/{i:04d}.png")
+    for i in range(N_SMOOTH):
+        image = smooth(rng)
+        image.save(root / f"train/gen/smooth{i:03d}.png")
+        if i < N_VARIED:
+            w, h = image.size
+            varied = image.crop((0, 0, round(0.925 * w), round(0.925 * h))) if i % 2 else image.rotate(4)
+            varied.save(root / f"val/gen/varied{i:03d}.png")
+    return [load_split(name, str(root / name), LoadOptions()) for name in ("train", "val")]
+
+
+def smooth(rng: np.random.Generator) -> Image.Image:
+    """A 64 px image of 8 x 8 colour blocks, smoothed (its hashes follow a small crop or rotation)."""
+    blocks = np.kron(rng.integers(0, 256, (8, 8, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    return Image.fromarray(blocks).resize((64, 64), Image.Resampling.BILINEAR)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskExecutor]:
+    """A LocalCluster of 2 worker processes keeping its shards, searching on the cluster at any size."""
+    shards = tmp_path_factory.mktemp("shards")
+    with DaskExecutor(n_workers=2, processes=True, partition_size=256, shard_dir=str(shards), search_above=0) as ex:
+        assert ex.n_workers_running() == 2
+        yield ex
+
+
+def scan(context: ScanContext) -> list[Finding]:
+    """The exact- and near-duplicate scanners at their defaults, then the near-duplicate scanner with a lower
+    threshold (its findings relabelled), on the same signatures."""
+    found = []
+    for scanner in (ExactDuplicateScanner(), NearDuplicateScanner(), NearDuplicateScanner(**ISOLATING)):
+        produced = scanner.run(context)
+        context.findings.extend(produced)
+        found.extend(produced)
+    return found
+
+
+def test_cluster_search_finds_exactly_the_local_findings_without_hashes_in_the_client(
+        splits: list[Split], cluster: DaskExecutor):
+    local_context = ScanContext(splits, jobs=1)
+    local = scan(local_context)
+    context = ScanContext(splits, executor=cluster)
+    remote = scan(context)
+    assert isinstance(local_context.search, LocalSearch) and not isinstance(local_context.search, ClusterSearch)
+    assert isinstance(context.search, ClusterSearch)
+
+    codes = [f.code for f in local]
+    assert codes == [f.code for f in remote] == ["LK101", "DQ201", "LK102", "DQ202", "LK102", "DQ202"]
+    for a, b in zip(local, remote):
+        assert (a.code, a.splits, a.title, a.message, a.metrics) == (b.code, b.splits, b.title, b.message, b.metrics)
+        assert a.evidence.equals(b.evidence), a.code
+
+    exact, near, inside, isolating = (f.evidence for f in remote[:5] if f.code != "DQ201")
+    assert set(exact["method"]) == {"bytes", "pixels"}
+    assert len(near) >= N_COPIES and len(inside) >= 2 * N_INSIDE
+    # pairs found through the mirror hashes and through the crop and rotation variants of training images
+    assert near["method"].str.endswith("-mirror").sum() >= N_COPIES // 4
+    varied = near[near["a_id"].str.startswith("gen/varied")]
+    assert varied["variant"].str.startswith("crop").sum() >= N_VARIED // 3
+    assert varied["variant"].str.startswith("rot").sum() >= N_VARIED // 3
+    # and pairs above the lower threshold kept only because both images are isolated (nearest-other search)
+    assert isolating["isolated"].sum() == remote[4].metrics["n_pairs_isolated"] > 0
+
+    # the client never held a hash: the signatures carry digests and properties only, the shards the rest
+    for split in splits:
+        signatures = context.computed_image_signatures(split)
+        assert isinstance(signatures, ShardedSignatures)
+        assert signatures.hashes == {} and signatures.variants == {}
+        assert len(signatures.digest) == len(signatures.properties) == len(split)
+        assert local_context.computed_image_signatures(split).properties.equals(signatures.properties)
+        rows = [read_shard(s) for s in signatures.shards]
+        assert sorted(np.concatenate([r.items for r in rows]).tolist()) == list(range(len(split)))
+        assert all("phash" in e.hashes and "dhash_mirror" in e.hashes for r in rows for e in r.entries
+                   if not isinstance(e, str))
+
+
+def test_cluster_search_through_the_api_and_config(tmp_path: Path):
+    """`dask-shard-dir` and `cluster-search-above` reach the executor: the scan's findings are the local ones."""
+    roots = {name: FIXTURES / "images" / name for name in ("train", "val")}
+    local = splitcheck.scan(**roots, config={}, use_cache=False, jobs=1)
+    remote = splitcheck.scan(**roots, executor="dask", jobs=2, use_cache=False,
+                             config={"dask-shard-dir": str(tmp_path / "shards"), "cluster-search-above": 0})
+    assert remote.config["dask_shard_dir"] == str(tmp_path / "shards")
+    assert remote.config["cluster_search_above"] == 0
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir())  # the workers kept their shards there
+    picked = ("LK101", "DQ201", "LK102", "DQ202", "DQ101")
+    mine = [f for f in local.findings if f.code in picked]
+    theirs = [f for f in remote.findings if f.code in picked]
+    assert [f.code for f in mine] == [f.code for f in theirs] and len(mine) >= 4
+    for a, b in zip(mine, theirs):
+        assert (a.message, a.metrics) == (b.message, b.metrics)
+        assert json.dumps(a.evidence.to_dict("list"), default=str) == json.dumps(b.evidence.to_dict("list"), default=str)
+
+
+def test_cluster_search_settings_are_checked():
+    with pytest.raises(ConfigError, match="dask-shard-dir is set but the executor is 'local'"):
+        make_executor("local", shard_dir="/tmp/shards")
+    with pytest.raises(ConfigError, match="cluster-search-above must be a non-negative integer"):
+        DaskExecutor(search_above=-1)
+    with pytest.raises(ConfigError, match="cluster-search-above must be a non-negative integer"):
+        config_from_mapping({"cluster-search-above": "big"})
+    executor = DaskExecutor(shard_dir=None)
+    assert isinstance(executor.search_for(10**9), LocalSearch)  # no shards to search: local
+    with pytest.raises(ConfigError, match="signatures without hashes need a shard folder"):
+        executor.image_signatures([], DecodeSettings(), hashes=False)
