@@ -10,8 +10,8 @@ digest is then a digest of those drafted pixels: identical JPEG bytes or the sam
 metadata still match; a pixel match involving a drafted JPEG is confirmed by a full decode
 (:func:`full_pixel_digest`). Other formats are decoded in full.
 
-The perceptual hashes are computed from the grayscale image (``convert("L")`` as imagehash does)
-after EXIF orientation, resized with LANCZOS (Pillow's, reproduced bit for bit by :mod:`splitcheck.signatures.resample`) to each hash's input size, and hashed as a batch
+The perceptual hashes are computed from the grayscale image (``convert("L")`` as imagehash does; for a
+colour JPEG reduced by ``draft``, the decoder's own luma) after EXIF orientation, resized with LANCZOS (Pillow's, reproduced bit for bit by :mod:`splitcheck.signatures.resample`) to each hash's input size, and hashed as a batch
 (:mod:`splitcheck.signatures.perceptual`).
 """
 
@@ -194,10 +194,13 @@ def open_image(data: bytes, settings: DecodeSettings) -> tuple[Image.Image, int,
             drafted = False
             stored_mode = image.mode
             if settings.draft and fmt == "JPEG":
-                # keep the colour decode: a JPEG's own luma differs slightly from PIL's RGB->L, and the hashes of
-                # a JPEG and of its PNG copy must see the same gray. Decoding luma only (JPEGs reduced by draft)
-                # saved ~6% of a worker's CPU but lost a brightness/contrast copy on the 2k 500-800 px set.
-                image.draft(None, (settings.draft_size, settings.draft_size))
+                # a colour JPEG reduced by the decoder is decoded to its luma only (no chroma upsampling and
+                # colour conversion: ~6% of a worker's CPU). Its gray differs from PIL's RGB->L by rounding; on
+                # five benchmark sets (2k-20k images, JPEG and PNG copies) the pairs found were the same, pair for
+                # pair. Images too small to be reduced keep the colour decode: their hashes stay imagehash's.
+                scaled = min(width, height) >= 2 * settings.draft_size
+                luma = scaled and not settings.descriptor and stored_mode in ("RGB", "YCbCr")
+                image.draft("L" if luma else None, (settings.draft_size, settings.draft_size))
                 drafted = image.size != (width, height) or image.mode != stored_mode
             image.load()
             if fmt != "JPEG" or image.info.get("exif"):  # a JPEG keeps its orientation in EXIF only (APP1)
