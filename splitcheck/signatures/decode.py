@@ -344,10 +344,10 @@ def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int) -> 
     """
     n, side = len(bases), bases.shape[-1]
     plain = bases.astype(np.float32)
-    rotated = []
+    rotated = []  # each (side, side, n): pixel-major, as the sparse product gives them (no transpose back)
     if VARIANT_ROTATIONS:
-        flat_t = np.ascontiguousarray(plain.reshape(n, side * side).T)  # (side², n)
-        rotated = [np.ascontiguousarray((_rotation_matrix(side, side, degrees) @ flat_t).T).reshape(n, side, side)
+        flat_t = bases.reshape(n, side * side).T.astype(np.float32, order="C")  # (side², n)
+        rotated = [(_rotation_matrix(side, side, degrees) @ flat_t).reshape(side, side, n)
                    for degrees in VARIANT_ROTATIONS]
     out = {}
     for name in names:
@@ -374,7 +374,10 @@ def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int) -> 
 
 
 def _variant_planes(plain: np.ndarray, rotated: list[np.ndarray], name: str, hash_size: int) -> np.ndarray:
-    """(n, V, h, w) float hash inputs of every variant (pHash: its (n, V, hash_size, hash_size) DCT block)."""
+    """(n, V, h, w) float hash inputs of every variant (pHash: its (n, V, hash_size, hash_size) DCT block).
+
+    ``plain``: the (n, side, side) thumbnails; ``rotated``: their rotations, each (side, side, n).
+    """
     n, side = len(plain), plain.shape[-1]
     w, h = hash_input_size(name, hash_size, (side, side))
 
@@ -389,8 +392,9 @@ def _variant_planes(plain: np.ndarray, rotated: list[np.ndarray], name: str, has
     for k, (c, ox, oy) in enumerate(VARIANT_OFFSETS):
         out[:, k] = matrix(h, oy, c) @ cols[(c, ox)]
     row_whole, col_whole = matrix(h, 0.0, 0.0), matrix(w, 0.0, 0.0)
-    for r, image in enumerate(rotated):
-        out[:, len(VARIANT_OFFSETS) + r] = row_whole @ image @ col_whole.T
+    for r, images in enumerate(rotated):  # (side, side, n): rows, then columns, then back to (n, rows, cols)
+        by_rows = (row_whole @ images.reshape(side, side * n)).reshape(len(row_whole), side, n)
+        out[:, len(VARIANT_OFFSETS) + r] = np.matmul(col_whole, by_rows).transpose(2, 0, 1)
     return out
 
 
