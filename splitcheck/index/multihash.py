@@ -26,14 +26,13 @@ verifies the union on all hashes. Constants measured in ``benchmarks/scaling/nea
 
 from __future__ import annotations
 
-import itertools
 import math
 import multiprocessing
 from collections.abc import Iterator
 
 import numpy as np
 
-from splitcheck.index.banded import _POPCOUNT, band_layout, band_values
+from splitcheck.index.banded import _POPCOUNT, band_layout, band_values, flip_masks, n_patterns
 
 #: Widest band with a bucket table (2**24 offsets: 64 MB of int32 at most).
 MAX_TABLE_BITS = 24
@@ -53,11 +52,6 @@ PROBE_BUDGET = 4_000_000
 CANDIDATE_BUDGET = 2_000_000
 
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def n_patterns(width: int, flips: int) -> int:
-    """Flip patterns of at most ``flips`` bits in a ``width``-bit band."""
-    return sum(math.comb(width, i) for i in range(min(flips, width) + 1))
 
 
 def estimated_ns(n_bits: int, max_distance: int, n_base: int, n_bands: int) -> float:
@@ -90,13 +84,6 @@ def flat_is_cheaper(n_bits: int, max_distance: int, n_base: int) -> bool:
     return n_base * FLAT_NS <= estimated_ns(n_bits, max_distance, n_base, m)
 
 
-def _flip_masks(width: int, flips: int) -> np.ndarray:
-    masks = [0]
-    for k in range(1, min(flips, width) + 1):
-        masks.extend(sum(1 << p for p in combo) for combo in itertools.combinations(range(width), k))
-    return np.array(masks, dtype=np.uint64)
-
-
 class MultiHashIndex:
     """Bucket tables over ``base`` codes (packed ``uint8``, ``numpy.packbits`` order) for radius ``max_distance``.
 
@@ -120,7 +107,7 @@ class MultiHashIndex:
         self._keep = [(1 << min(stop - start, table_bits(len(self.base)))) - 1 for start, stop in self.layout]
         self._tables = [self._table(start, stop, keep) for (start, stop), keep in zip(self.layout, self._keep)]
         # flip patterns that differ only above the table's bits probe the same bucket: probe it once
-        self._masks = [np.unique(_flip_masks(stop - start, self.flips).astype(np.int64) & keep)
+        self._masks = [np.unique(flip_masks(stop - start, self.flips).astype(np.int64) & keep)
                        for (start, stop), keep in zip(self.layout, self._keep)]
         self._words = _words(self.base)
 

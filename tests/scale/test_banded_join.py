@@ -12,6 +12,7 @@ from splitcheck.index.banded import (
     band_values,
     banded_pairs,
     banded_pairs_dask,
+    choose_join_bands,
     codes_to_frame,
     default_bands,
     explode_rows,
@@ -191,3 +192,40 @@ def test_dask_join_equals_flat_search():
             assert np.array_equal(got["a"].to_numpy() - shift, expected[0])
             assert np.array_equal(got["b"].to_numpy(), expected[1])
             assert np.array_equal(got["distance"].to_numpy(), expected[2])
+
+
+@pytest.mark.parametrize(("t", "n_bands", "flips"), [(7, 4, 1), (5, 3, 1), (8, 3, 2), (3, 4, 0)])
+def test_dask_join_with_flipped_probes_equals_flat_search(t: int, n_bands: int, flips: int):
+    """Multi-index hashing as a join: query rows probe every band value within ``flips`` bits; each pair once,
+    in the first band that meets it, across and inside one set (made as a cross search, pairs a < b)."""
+    dd = pytest.importorskip("dask.dataframe")
+    rng = np.random.default_rng(t + 10 * n_bands)
+    queries, base, _, _ = planted(rng, 900, 300, 8)
+    queries = np.concatenate([queries, flip_bits(queries[:60], rng, t)])  # pairs at exactly the radius too
+    queries_frame = dd.from_pandas(codes_to_frame(queries, np.arange(len(queries)) + 5000), npartitions=3)
+    base_frame = dd.from_pandas(codes_to_frame(base), npartitions=4)
+    for target, frame in ((base, base_frame), (None, None)):
+        expected = hamming_pairs(queries if target is not None else base, target, t)
+        source = queries_frame if target is not None else base_frame
+        got = banded_pairs_dask(source, frame, t, n_bytes=8, n_bands=n_bands, flips=flips,
+                                npartitions=5).compute(scheduler="threads")
+        got = got.sort_values(["a", "distance", "b"])
+        shift = 5000 if target is not None else 0
+        assert len(expected[0]) >= len(base) // 10  # the duplicated tenth of the base, at least
+        assert np.array_equal(got["a"].to_numpy() - shift, expected[0])
+        assert np.array_equal(got["b"].to_numpy(), expected[1])
+        assert np.array_equal(got["distance"].to_numpy(), expected[2])
+    with pytest.raises(ValueError, match=r"n_bands \* \(flips \+ 1\)"):
+        banded_pairs_dask(queries_frame, base_frame, n_bands * (flips + 1), n_bytes=8, n_bands=n_bands, flips=flips)
+
+
+def test_join_layout_is_exact_and_takes_fewer_rows_than_probing_more():
+    """Every layout the join chooses is exact (pigeonhole); small self searches take plain bands, large bases
+    probe 4 bands of 16 bits with 1 flip, never 3 bands with 2 flips (254 probe rows per band)."""
+    for t in range(20):
+        for n_queries, n_base in ((100, 100), (18_000, 18_000), (10_000, 1_080_000), (90_000, 90_000)):
+            n_bands, flips = choose_join_bands(64, t, n_queries, n_base)
+            assert n_bands * (flips + 1) > t and flips == t // n_bands
+    assert choose_join_bands(64, 7, 18_000, 18_000) == (8, 0)
+    assert choose_join_bands(64, 7, 10_000, 1_080_000) == (4, 1)
+    assert choose_join_bands(64, 7, 9_000_000, 9_000_000) == (4, 1)

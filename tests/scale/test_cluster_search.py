@@ -29,6 +29,7 @@ from splitcheck.scanners.exact_duplicates import ExactDuplicateScanner
 from splitcheck.scanners.near_duplicates import NearDuplicateScanner
 from splitcheck.search.cluster import ClusterSearch
 from splitcheck.search.local import LocalSearch
+from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings
 from splitcheck.splits import Split
 
@@ -131,6 +132,26 @@ def test_cluster_search_finds_exactly_the_local_findings_without_hashes_in_the_c
         assert sorted(np.concatenate([r.items for r in rows]).tolist()) == list(range(len(split)))
         assert all("phash" in e.hashes and "dhash_mirror" in e.hashes for r in rows for e in r.entries
                    if not isinstance(e, str))
+
+
+def test_signatures_without_hashes_from_the_cache_name_a_shard_of_every_item(cluster: DaskExecutor, tmp_path: Path):
+    """A rescan served by the signature cache writes the cached rows as a shard (the cluster search reads their
+    hashes there) and still gives the client no hash; digests and properties are the local ones."""
+    train = load_split("train", str(FIXTURES / "images" / "train"), LoadOptions())
+    settings = DecodeSettings()
+    local = ScanContext([train], jobs=1, image_settings=settings).image_signatures(train)
+    cache = SignatureCache(tmp_path / "cache")
+    try:
+        for expected_hits in (0, int(local.valid.sum())):
+            signatures = cluster.image_signatures(train.paths, settings, cache, hashes=False)
+            assert signatures.cache_hits == expected_hits
+            assert signatures.hashes == {} and signatures.variants == {}
+            assert np.array_equal(signatures.digest, local.digest) and signatures.properties.equals(local.properties)
+            rows = [read_shard(s) for s in signatures.shards]
+            assert sorted(np.concatenate([r.items for r in rows]).tolist()) == list(range(len(train)))
+        assert any(s.endswith("-cached.parquet") for s in signatures.shards)
+    finally:
+        cache.close()
 
 
 def test_cluster_search_through_the_api_and_config(tmp_path: Path):
