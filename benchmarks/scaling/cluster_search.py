@@ -7,11 +7,11 @@ near-copies; plus 1% of val as byte copies of train). The signatures are written
 the Parquet shards a ``DaskExecutor(shard_dir=...)`` run leaves (512 images per shard); then, each case in its
 own process:
 
-- ``client``: the client reads the shards as the executor does and assembles every signature, hashes included
-  (``hashes=True``); the searches run in the client (:class:`~splitcheck.search.local.LocalSearch`, multi-index
-  hashing above 20k base codes);
-- ``cluster``: the client reads the shards without keeping their hashes (``hashes=False``) and the searches run
-  on a ``LocalCluster`` of 2 worker processes (:class:`~splitcheck.search.cluster.ClusterSearch`).
+- ``client``: the client reads the shards as the executor does (:class:`~splitcheck.executors.assembly.ShardAssembly`)
+  and assembles every signature, hashes included (``hashes=True``); the searches run in the client
+  (:class:`~splitcheck.search.local.LocalSearch`, multi-index hashing above 20k base codes);
+- ``cluster``: the client reads only the shards' digest and property columns (``hashes=False``) and the searches
+  run on a ``LocalCluster`` of 2 worker processes (:class:`~splitcheck.search.cluster.ClusterSearch`).
 
 Both import Dask and start the cluster (as a Dask run does; the ``client`` case uses it for nothing else), so
 the difference in client peak RSS is the signatures and the search. Both must report identical findings
@@ -82,8 +82,9 @@ def measure(mode: str, folder: Path) -> dict:
 
     from splitcheck.config import Config
     from splitcheck.context import ScanContext
+    from splitcheck.executors.assembly import ShardAssembly
     from splitcheck.executors.dask import DaskExecutor
-    from splitcheck.executors.shards import list_shards, read_shard, without_hashes
+    from splitcheck.executors.shards import list_shards
     from splitcheck.scanners.exact_duplicates import ExactDuplicateScanner
     from splitcheck.scanners.near_duplicates import NearDuplicateScanner, image_settings
     from splitcheck.splits import Split
@@ -92,13 +93,11 @@ def measure(mode: str, folder: Path) -> dict:
         """The Dask executor's client side on shards already written (no images to decode)."""
 
         def image_signatures(self, paths, settings, cache=None, progress=None, *, hashes=True):  # type: ignore[no-untyped-def]
-            split = Path(paths[0]).parent.name
-            self.last_shards = list_shards(str(folder / split))
-            entries: list = [None] * len(paths)
-            for shard in map(read_shard, self.last_shards):
-                for item, entry in zip(shard.items, shard.entries):
-                    entries[int(item)] = without_hashes(entry) if not hashes else entry
-            return self._assembled(entries, settings, 0, hashes)
+            self.last_shards = list_shards(str(folder / Path(paths[0]).parent.name))
+            assembly = ShardAssembly([None] * len(paths), settings, hashes=hashes)
+            for shard in self.last_shards:
+                assembly.take(shard)
+            return assembly.signatures(self.last_shards)
 
     baseline = peak_rss_mb()
     row: dict = {"mode": mode}

@@ -13,8 +13,8 @@ The flow mirrors the local one (:mod:`splitcheck.signatures.images`), with the p
    worker returns the shard's bytes.
 3. The client reads the shards as they finish, stores their signatures in the cache, and assembles the
    :class:`~splitcheck.signatures.images.ImageSignatures` exactly as the local path does, so scanners see
-   identical signatures whichever executor ran. When the search runs on the cluster (below) it drops each
-   shard's hashes as soon as it has read it: the assembled signatures hold no hash columns.
+   identical signatures whichever executor ran (:mod:`splitcheck.executors.assembly`). When the search runs on
+   the cluster (below) it reads only each shard's digest and property columns: the signatures hold no hashes.
 
 The workers must be able to read the image paths (a shared filesystem, or paths valid on every worker)
 and have splitcheck installed. With no ``address`` a ``LocalCluster`` is started for the run and closed by
@@ -29,7 +29,6 @@ content digest) and :func:`shard_codes` (one hash of a shard folder, for
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import uuid
 from collections.abc import Callable, Sequence
@@ -39,22 +38,13 @@ from distributed import Client, LocalCluster, as_completed
 
 from splitcheck._parallel import default_jobs
 from splitcheck.errors import ConfigError
-from splitcheck.executors.shards import (
-    SHARD_SUFFIX,
-    ShardedSignatures,
-    compute_shard,
-    list_shards,
-    read_shard,
-    shard_table,
-    store_shard,
-    without_hashes,
-    write_shard,
-)
+from splitcheck.executors.assembly import ShardAssembly
+from splitcheck.executors.shards import SHARD_SUFFIX, compute_shard, list_shards, shard_table, write_shard
 from splitcheck.search import CLUSTER_SEARCH_ABOVE, Search
 from splitcheck.search.local import LocalSearch
 from splitcheck.signatures.cache import SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord
-from splitcheck.signatures.images import ImageSignatures, _assemble, _from_cache, _stat, algo_key
+from splitcheck.signatures.images import ImageSignatures, _from_cache, _stat, algo_key
 
 #: Largest number of images per task; smaller when needed to give every worker about 4 tasks.
 PARTITION_SIZE = 512
@@ -153,8 +143,8 @@ class DaskExecutor:
         """The signatures of ``paths``: identical to the local executor's on the same files.
 
         With a shard folder they are :class:`~splitcheck.executors.shards.ShardedSignatures` naming the
-        shards; with ``hashes`` False (which needs the shard folder) they hold no perceptual hashes: each
-        shard's hashes are dropped as soon as it is read (and stored in the cache).
+        shards; with ``hashes`` False (which needs the shard folder) they hold no perceptual hashes: of each
+        shard only the digest and property columns are read (:class:`~splitcheck.executors.assembly.ShardAssembly`).
         """
         if not hashes and self.shard_dir is None:
             raise ConfigError("signatures without hashes need a shard folder to search (dask-shard-dir)")
@@ -176,10 +166,10 @@ class DaskExecutor:
             write_shard(shard_table(done, [paths[i] for i in done], [entries[i] for i in done],  # type: ignore[misc]
                                     [_stat(paths[i]) for i in done], [True] * len(done), key), destination)
             self.last_shards.append(destination)
-        if not hashes:
-            entries = [without_hashes(e) for e in entries]
+        assembly = ShardAssembly(entries, settings, hits=hits, hashes=hashes, cache=cache)
+        shards = self.last_shards if self.shard_dir is not None else None
         if not todo:
-            return self._assembled(entries, settings, hits, hashes)
+            return assembly.signatures(shards)
         client = self.client
         per_worker = math.ceil(len(todo) / (4 * self.n_workers_running()))
         size = max(MIN_PARTITION_SIZE, min(self.partition_size, per_worker))
@@ -193,30 +183,14 @@ class DaskExecutor:
                                          destination, key=f"splitcheck-signatures-{run}-{part}", pure=False))
         for future in as_completed(futures):
             result = future.result()
-            shard = read_shard(result["data"] if result["data"] is not None else result["destination"])
+            assembly.take(result["data"] if result["data"] is not None else result["destination"])
             if result["destination"] is not None:
                 self.last_shards.append(result["destination"])
-            for item, entry, cached in zip(shard.items, shard.entries, shard.cached):
-                entries[int(item)] = entry
-                hits += bool(cached) and isinstance(entry, ImageRecord)
-            if storing:
-                store_shard(cache, shard, key)  # type: ignore[arg-type]
-            if not hashes:
-                for item in shard.items:
-                    without_hashes(entries[int(item)])
             if progress:
-                progress(len(shard.items))
+                progress(result["n"])
             future.release()
         self.last_shards.sort()
-        return self._assembled(entries, settings, hits, hashes)
-
-    def _assembled(self, entries: list[ImageRecord | str | None], settings: DecodeSettings, hits: int,
-                   hashes: bool) -> ImageSignatures:
-        """The split's signatures (as the local path assembles them), naming the shards when they are kept."""
-        if not hashes:  # assembled as if no hash had been asked for: no hash array is allocated
-            settings = dataclasses.replace(settings, hashes=(), variants=False)
-        signatures = _assemble(entries, settings, hits)
-        return ShardedSignatures.of(signatures, self.last_shards) if self.shard_dir is not None else signatures
+        return assembly.signatures(shards)
 
 
 def _cached_by_stat(paths: Sequence[str], settings: DecodeSettings, cache: SignatureCache, key: str,

@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_limits
 
 from splitcheck.errors import InputError
 from splitcheck.signatures.cache import SignatureCache
-from splitcheck.signatures.decode import DecodeSettings, ImageRecord
+from splitcheck.signatures.decode import DecodeSettings, ImageRecord, PayloadBatch
 from splitcheck.signatures.images import PROPERTY_COLUMNS, ImageSignatures, _compute_chunk_inner, _stat
 
 #: Version of the shard layout above (in each file's metadata).
@@ -161,11 +161,7 @@ def read_shard(source: str | bytes) -> Shard:
             table = pq.read_table(path, filesystem=fs)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{name}: cannot read signature shard ({exc})") from None
-    meta = table.schema.metadata or {}
-    if _ALGO not in meta or meta.get(_VERSION) != SHARD_VERSION.encode():
-        raise InputError(f"{name}: not a splitcheck signature shard of layout version {SHARD_VERSION} "
-                         "(missing or other 'splitcheck.shard' metadata); recompute it with this version")
-    return _rows(table, meta[_ALGO].decode(), name)
+    return _rows(table, _layout_algo(table.schema.metadata, name), name)
 
 
 def _rows(table: pa.Table, algo: str, name: str) -> Shard:
@@ -202,6 +198,56 @@ def _rows(table: pa.Table, algo: str, name: str) -> Shard:
         entries.append(record)
     return Shard(np.asarray(data["item"], dtype=np.int64), entries, stats,
                  np.asarray(data["cached"], dtype=bool), algo)
+
+
+@dataclass
+class ShardColumns:
+    """A shard's rows without their hashes, column by column (no object per image): what the client keeps
+    when the search runs on the cluster. ``ok`` are the items with signatures, ``batch`` their digests and
+    properties in ``ok``'s order, ``contents`` their content digests; ``errors`` (item, reason) the others."""
+
+    ok: list[int]
+    batch: PayloadBatch
+    contents: list[bytes]
+    cached: int
+    errors: list[tuple[int, str]]
+    described: list[tuple[int, np.ndarray]]
+
+
+def read_shard_columns(source: str | bytes) -> ShardColumns:
+    """The rows of one shard as :class:`ShardColumns`: its hash and variant columns are never read."""
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    wanted = ["item", "content", "error", "cached", "pixel", *PROPERTY_COLUMNS, "mode", "format", "descriptor"]
+    try:
+        if isinstance(source, bytes):
+            schema = pq.read_schema(io.BytesIO(source))
+            table = pq.read_table(io.BytesIO(source), columns=[c for c in wanted if c in schema.names])
+        else:
+            fs, path = _filesystem(source)
+            with fs.open_input_file(path) as handle:
+                schema = pq.read_schema(handle)
+            table = pq.read_table(path, filesystem=fs, columns=[c for c in wanted if c in schema.names])
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{name}: cannot read signature shard ({exc})") from None
+    _layout_algo(schema.metadata, name)
+    items = table.column("item").to_numpy().astype(np.int64)
+    contents = table.column("content").to_pylist()
+    reasons = table.column("error").to_pylist()
+    good = np.array([c is not None and r is None for c, r in zip(contents, reasons)], dtype=bool)
+    rows = np.flatnonzero(good)
+    numbers = np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
+                               for c in PROPERTY_COLUMNS]) if len(items) else np.zeros((0, len(PROPERTY_COLUMNS)))
+    modes, formats = table.column("mode").to_pylist(), table.column("format").to_pylist()
+    batch = PayloadBatch(table.column("pixel").fill_null(0).to_numpy().astype(np.uint64)[rows], numbers[rows], {}, {},
+                         [(modes[k], formats[k]) for k in rows])
+    described = []
+    if "descriptor" in table.column_names:
+        for k, blob in enumerate(table.column("descriptor").to_pylist()):
+            if blob is not None and good[k]:
+                described.append((int(items[k]), np.frombuffer(blob, dtype="<f4").astype(np.float32)))
+    return ShardColumns([int(items[k]) for k in rows], batch, [contents[k] for k in rows],
+                        int(np.asarray(table.column("cached").to_numpy(zero_copy_only=False), dtype=bool)[good].sum()),
+                        [(int(items[k]), reasons[k] or "not processed") for k in np.flatnonzero(~good)], described)
 
 
 def list_shards(folder: str) -> list[str]:
@@ -252,8 +298,14 @@ def shard_algo(source: str) -> str:
             meta = pq.read_schema(handle).metadata or {}
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{source}: cannot read signature shard ({exc})") from None
+    return _layout_algo(meta, str(source))
+
+
+def _layout_algo(meta: dict[bytes, bytes] | None, name: str) -> str:
+    """The algorithm key in a shard's metadata; :class:`InputError` if it is not a shard of this layout."""
+    meta = meta or {}
     if _ALGO not in meta or meta.get(_VERSION) != SHARD_VERSION.encode():
-        raise InputError(f"{source}: not a splitcheck signature shard of layout version {SHARD_VERSION} "
+        raise InputError(f"{name}: not a splitcheck signature shard of layout version {SHARD_VERSION} "
                          "(missing or other 'splitcheck.shard' metadata); recompute it with this version")
     return meta[_ALGO].decode()
 

@@ -40,6 +40,8 @@ N_SMOOTH, N_VARIED = 200, 40
 #: A lower threshold, so that many planted pairs fall between it and isolated-threshold and go through the
 #: isolation test (the nearest other image, a map over the shards on the cluster).
 ISOLATING = {"threshold": 6, "isolated_threshold": 18, "isolation": 16}
+#: One hash, no mirror, no variants: the per-hash radius is the whole threshold (a wider join).
+ONE_HASH = {"hashes": ["dhash"], "threshold": 10, "mirror": False, "variants": False}
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +88,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskExecutor]:
 
 def scan(context: ScanContext) -> list[Finding]:
     """The exact- and near-duplicate scanners at their defaults, then the near-duplicate scanner with a lower
-    threshold (its findings relabelled), on the same signatures."""
+    threshold and with one hash only, on the same signatures."""
     found = []
-    for scanner in (ExactDuplicateScanner(), NearDuplicateScanner(), NearDuplicateScanner(**ISOLATING)):
+    for scanner in (ExactDuplicateScanner(), NearDuplicateScanner(), NearDuplicateScanner(**ISOLATING),
+                    NearDuplicateScanner(**ONE_HASH)):
         produced = scanner.run(context)
         context.findings.extend(produced)
         found.extend(produced)
@@ -105,7 +108,8 @@ def test_cluster_search_finds_exactly_the_local_findings_without_hashes_in_the_c
     assert isinstance(context.search, ClusterSearch)
 
     codes = [f.code for f in local]
-    assert codes == [f.code for f in remote] == ["LK101", "DQ201", "LK102", "DQ202", "LK102", "DQ202"]
+    assert codes == [f.code for f in remote] == ["LK101", "DQ201", "LK102", "DQ202", "LK102", "DQ202", "LK102",
+                                                 "DQ202"]
     for a, b in zip(local, remote):
         assert (a.code, a.splits, a.title, a.message, a.metrics) == (b.code, b.splits, b.title, b.message, b.metrics)
         assert a.evidence.equals(b.evidence), a.code
@@ -120,6 +124,7 @@ def test_cluster_search_finds_exactly_the_local_findings_without_hashes_in_the_c
     assert varied["variant"].str.startswith("rot").sum() >= N_VARIED // 3
     # and pairs above the lower threshold kept only because both images are isolated (nearest-other search)
     assert isolating["isolated"].sum() == remote[4].metrics["n_pairs_isolated"] > 0
+    assert set(remote[6].evidence["method"]) == {"dhash"} and len(remote[6].evidence) >= N_COPIES // 2
 
     # the client never held a hash: the signatures carry digests and properties only, the shards the rest
     for split in splits:
@@ -152,6 +157,18 @@ def test_signatures_without_hashes_from_the_cache_name_a_shard_of_every_item(clu
         assert any(s.endswith("-cached.parquet") for s in signatures.shards)
     finally:
         cache.close()
+
+
+def test_signatures_without_hashes_keep_the_workers_descriptors(cluster: DaskExecutor):
+    """The columns read without the hashes still carry the image descriptors made in the workers' decode."""
+    val = load_split("val", str(FIXTURES / "images" / "val"), LoadOptions())
+    settings = DecodeSettings(descriptor=True)
+    local = ScanContext([val], jobs=1, image_settings=settings).image_signatures(val)
+    remote = cluster.image_signatures(val.paths, settings, hashes=False)
+    assert remote.hashes == {} and np.array_equal(remote.valid, local.valid) and remote.errors == local.errors
+    assert remote.properties.equals(local.properties) and np.array_equal(remote.pixel, local.pixel)
+    assert np.array_equal(remote.described, local.described) and remote.described[remote.valid].all()
+    assert np.array_equal(remote.descriptors, local.descriptors)
 
 
 def test_cluster_search_through_the_api_and_config(tmp_path: Path):
