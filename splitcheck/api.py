@@ -48,6 +48,7 @@ def scan(
     embeddings: Mapping[str, Any] | None = None,
     executor: str | None = None,
     dask_address: str | None = None,
+    dask_shard_dir: str | Path | None = None,
     progress: ProgressFactory | None = None,
     **splits: Any,
 ) -> Report:
@@ -75,6 +76,8 @@ def scan(
         cfg.executor = executor
     if dask_address is not None:
         cfg.dask_address = dask_address
+    if dask_shard_dir is not None:
+        cfg.dask_shard_dir = str(dask_shard_dir)
     if use_cache is not None:
         cfg.cache = use_cache
     if cache_dir is not None:

@@ -80,6 +80,9 @@ def main() -> None:
                    "(pip install 'splitcheck[dask]').")
 @click.option("--dask-address", metavar="ADDRESS",
               help="Scheduler of the Dask cluster (tcp://host:8786); default: a local cluster started for the run.")
+@click.option("--dask-shard-dir", metavar="DIR",
+              help="With --executor dask: folder or URI where the workers keep their signature shards; above "
+                   "cluster-search-above images the leakage searches then run on the cluster.")
 @click.option("--explain", "explain_logs", metavar="LOGS", type=click.Path(exists=True, path_type=str),
               help="Training logs (file or folder of runs) to explain with this scan's findings; the explanation "
                    "follows the terminal report and is drawn in the HTML report (see 'splitcheck explain').")
@@ -98,8 +101,8 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                  text_column: str | None, path_column: str | None, modality: str | None, fail_on: str | None,
                  exit_zero: bool, ignore: tuple[str, ...], fmt: str, output: str | None,
                  config_path: str | None, jobs: int | None, executor: str | None, dask_address: str | None,
-                 embedder: str | None, embeddings: tuple[str, ...], explain_logs: str | None,
-                 losses: str | None, cache_dir: str | None,
+                 dask_shard_dir: str | None, embedder: str | None, embeddings: tuple[str, ...],
+                 explain_logs: str | None, losses: str | None, cache_dir: str | None,
                  no_cache: bool,
                  max_rows: int, no_progress: bool, baseline: str | None, write_baseline: str | None) -> None:
     """Scan splits for leakage and sanity problems.
@@ -121,7 +124,7 @@ def scan_command(paths: tuple[str, ...], extra: tuple[str, ...], label_column: s
                       ignore=codes or None, jobs=jobs, cache_dir=cache_dir,
                       use_cache=False if no_cache else None, losses=losses, embedder=embedder,
                       embeddings=_split_files(embeddings, "--embeddings"), executor=executor,
-                      dask_address=dask_address,
+                      dask_address=dask_address, dask_shard_dir=dask_shard_dir,
                       progress=progress, **named)
         report = use_baseline(report, baseline, write_baseline)
         explained = _explain(explain_logs, report) if explain_logs else None

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
 pytest.importorskip("distributed")
 
 from helpers import FIXTURES, blocky, transformed
 
-import splitcheck
+from splitcheck.cli import main
 from splitcheck.config import config_from_mapping
 from splitcheck.context import ScanContext
 from splitcheck.errors import ConfigError
@@ -171,22 +172,29 @@ def test_signatures_without_hashes_keep_the_workers_descriptors(cluster: DaskExe
     assert np.array_equal(remote.descriptors, local.descriptors)
 
 
-def test_cluster_search_through_the_api_and_config(tmp_path: Path):
-    """`dask-shard-dir` and `cluster-search-above` reach the executor: the scan's findings are the local ones."""
-    roots = {name: FIXTURES / "images" / name for name in ("train", "val")}
-    local = splitcheck.scan(**roots, config={}, use_cache=False, jobs=1)
-    remote = splitcheck.scan(**roots, executor="dask", jobs=2, use_cache=False,
-                             config={"dask-shard-dir": str(tmp_path / "shards"), "cluster-search-above": 0})
-    assert remote.config["dask_shard_dir"] == str(tmp_path / "shards")
-    assert remote.config["cluster_search_above"] == 0
-    assert sorted(p.name for p in (tmp_path / "shards").iterdir())  # the workers kept their shards there
-    picked = ("LK101", "DQ201", "LK102", "DQ202", "DQ101")
-    mine = [f for f in local.findings if f.code in picked]
-    theirs = [f for f in remote.findings if f.code in picked]
-    assert [f.code for f in mine] == [f.code for f in theirs] and len(mine) >= 4
-    for a, b in zip(mine, theirs):
-        assert (a.message, a.metrics) == (b.message, b.metrics)
-        assert json.dumps(a.evidence.to_dict("list"), default=str) == json.dumps(b.evidence.to_dict("list"), default=str)
+def test_cluster_search_from_the_command_line(tmp_path: Path):
+    """`--dask-shard-dir` and the `cluster-search-above` key reach the executor: the JSON report's leakage
+    findings are the local scan's, and the workers kept their shards in the folder."""
+    roots = [str(FIXTURES / "images" / name) for name in ("train", "val")]
+    config = tmp_path / "splitcheck.toml"
+    config.write_text("cluster-search-above = 0\n", encoding="utf-8")
+
+    def findings(name: str, *options: str) -> tuple[dict, list[dict]]:
+        out = tmp_path / f"{name}.json"
+        result = CliRunner().invoke(main, ["scan", *roots, "--format", "json", "--output", str(out), "--no-cache",
+                                           "--no-progress", "--exit-zero", "--config", str(config), *options],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        report = json.loads(out.read_text(encoding="utf-8"))
+        return report["config"], [f for f in report["findings"] if f["code"] in ("LK101", "DQ201", "LK102", "DQ202")]
+
+    _, local = findings("local", "-j", "1")
+    used, remote = findings("dask", "--executor", "dask", "-j", "2", "--dask-shard-dir", str(tmp_path / "shards"))
+    assert (used["dask_shard_dir"], used["cluster_search_above"]) == (str(tmp_path / "shards"), 0)
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir())
+    assert [f["code"] for f in local] == [f["code"] for f in remote] == ["LK101", "LK102", "DQ201"]
+    for a, b in zip(local, remote):
+        assert (a["message"], a["metrics"], a["evidence"]) == (b["message"], b["metrics"], b["evidence"])
 
 
 def test_cluster_search_settings_are_checked():
