@@ -1,7 +1,7 @@
 """Where the cross-item searches of the leakage scanners run: in this process, or on the Dask cluster.
 
 The exact- and near-duplicate scanners ask a :class:`Search` (``context.search``, provided by the executor)
-four questions, and then describe the pairs themselves; both implementations give exactly the same answers:
+five questions, and then describe the pairs themselves; both implementations give exactly the same answers:
 
 ======================  ======================================================================================
 method                  answer
@@ -19,11 +19,11 @@ method                  answer
   held in this process (a pandas join on digests; faiss flat or multi-index hashing on the hashes).
 - :class:`~splitcheck.search.cluster.ClusterSearch` (``cluster``): on the Dask cluster, from the signature
   shards of a run with a shard folder (``DaskExecutor(shard_dir=...)``): a distributed join on the pixel
-  digest, a banded Hamming join per hash (:func:`splitcheck.index.banded.banded_pairs_dask`, exact), reads
-  of the few candidate items' codes, and a map over the shards against the small set of isolation queries.
-  The client then never holds every item's hashes (its :class:`~splitcheck.signatures.images.ImageSignatures`
-  carry no hash columns); the per-item digests and properties stay in the client (16 bytes and 7 numbers
-  per image).
+  digest, a banded Hamming join per hash and orientation, probing flipped bits where that is cheaper
+  (:func:`splitcheck.index.banded.banded_pairs_dask`, exact), reads of the few candidate items' codes, and a
+  map over the shards against the small set of isolation queries. The client then never holds every item's
+  hashes (its :class:`~splitcheck.signatures.images.ImageSignatures` carry no hash columns); the per-item
+  digests and properties stay in the client (two 8-byte digests, six numbers, mode and format per image).
 
 The Dask executor chooses the cluster search when it writes shards (``dask-shard-dir``) and the scan has more
 than ``cluster-search-above`` images (:data:`CLUSTER_SEARCH_ABOVE` by default); otherwise the search is local.
@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     from splitcheck.signatures.images import ImageSignatures
 
 #: Images in a scan above which the Dask executor with a shard folder searches on the cluster (config
-#: ``cluster-search-above``): below, the ~0.5 KB of hashes per image fit the client and a local search
-#: avoids the shuffles (benchmarks/scaling/cluster_search.py).
+#: ``cluster-search-above``): below, the hashes and the local index fit the client (4.7 KB per image at 100k
+#: images) and a local search avoids the shuffles, ~30x faster on a 2-worker LocalCluster at 20k-100k images
+#: (benchmarks/scaling/cluster_search.py). A judgement, not a measured crossover: a 1M-image cluster run was
+#: not made on this 2-core machine.
 CLUSTER_SEARCH_ABOVE = 1_000_000
 
 
