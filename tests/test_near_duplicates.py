@@ -219,5 +219,41 @@ def test_pairs_above_the_threshold_are_kept_only_between_isolated_images():
     strict = NearDuplicateScanner(variants=False, isolated_threshold=14)._search(sa, sb, False)
     assert list(zip(strict["a"], strict["b"])) == [(5, 6)]
     # no margin asked: the pair is kept unless another image is closer than the pair itself (image 2 is, to 1)
-    loose = NearDuplicateScanner(variants=False, isolation=0)._search(sa, sb, False)
+    loose = NearDuplicateScanner(variants=False, isolation=0, distinct_margin=0)._search(sa, sb, False)
     assert {(int(a), int(b)) for a, b in zip(loose["a"], loose["b"])} == {(0, 0), (3, 4), (5, 6), (6, 7)}
+
+
+def test_pairs_from_9_bits_are_kept_only_when_distinct():
+    """A pair at distinct-from (9) bits or more is dropped when another earlier-split image, not a copy of the
+    partner, is within its distance + distinct-margin (8) of the later image."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(7)
+    n_train, n_val = 200, 4
+    hashes = {h: rng.integers(0, 256, (n_train, 8), dtype=np.uint8) for h in ("phash", "dhash")}
+    val = {h: rng.integers(0, 256, (n_val, 8), dtype=np.uint8) for h in ("phash", "dhash")}
+
+    def derive(side: dict, i: int, other: dict, j: int, p_bits: range, d_bits: range) -> None:
+        side["phash"][i] = _flipped(other["phash"][j], p_bits)
+        side["dhash"][i] = _flipped(other["dhash"][j], d_bits)
+
+    derive(val, 0, hashes, 0, range(5), range(6))  # 11 bits, no rival: kept
+    derive(val, 1, hashes, 1, range(5), range(6))  # 11 bits, but training image 2 is 15 from it: dropped
+    derive(hashes, 2, val, 1, range(40, 47), range(40, 48))
+    derive(val, 2, hashes, 3, range(5), range(6))  # 11 bits; training image 4 (15 away) is a copy of 3: kept
+    derive(hashes, 4, hashes, 3, range(40, 42), range(40, 42))
+    derive(val, 3, hashes, 5, range(3), range(4))  # 7 bits: below distinct-from, kept
+    derive(hashes, 6, val, 3, range(40, 46), range(40, 46))  # 12 bits from val 3, with image 5 at 7: dropped
+    for side in (hashes, val):
+        for h in ("phash", "dhash"):
+            side[h + "_mirror"] = side[h][:, ::-1].copy()
+    sb = SimpleNamespace(hashes=hashes, variants={}, valid=np.ones(n_train, bool))
+    sa = SimpleNamespace(hashes=val, variants={}, valid=np.ones(n_val, bool))
+
+    def pairs(**settings: int) -> dict[tuple[int, int], int]:
+        raw = NearDuplicateScanner(variants=False, **settings)._search(sa, sb, False)
+        return {(int(a), int(b)): int(d) for a, b, d in zip(raw["a"], raw["b"], raw["distance"])}
+
+    assert pairs() == {(0, 0): 11, (2, 3): 11, (3, 5): 7}
+    assert pairs(distinct_margin=0) == {(0, 0): 11, (1, 1): 11, (2, 3): 11, (3, 5): 7, (3, 6): 12}
+    assert pairs(distinct_from=12) == {(0, 0): 11, (1, 1): 11, (2, 3): 11, (3, 5): 7}
