@@ -257,3 +257,4 @@ def test_pairs_from_9_bits_are_kept_only_when_distinct():
     assert pairs() == {(0, 0): 11, (2, 3): 11, (3, 5): 7}
     assert pairs(distinct_margin=0) == {(0, 0): 11, (1, 1): 11, (2, 3): 11, (3, 5): 7, (3, 6): 12}
     assert pairs(distinct_from=12) == {(0, 0): 11, (1, 1): 11, (2, 3): 11, (3, 5): 7}
+    assert pairs(copy_radius=3) == {(0, 0): 11, (3, 5): 7}  # image 4 (4 bits from 3) is then a rival of pair (2, 3)

@@ -97,6 +97,8 @@ class NearDuplicateScanner(Scanner):
                                  "earlier split is within its distance plus this many bits of the later image "
                                  "(images that look like many others, such as pages of text, otherwise match by "
                                  "chance in large sets); 0 turns this off.", in_range(0, 4096, integer=True)),
+        "copy_radius": Param(8, "With distinct-margin: images of the earlier split within this summed distance of the "
+                             "pair's partner are its copies and no rivals of it.", in_range(0, 4096, integer=True)),
         "mirror": Param(True, "Also match horizontally mirrored copies.", _boolean),
         "variants": Param(True, "Also match each image's crops (7.5% off the sides, 9 offsets) and ±4° "
                                 "rotations, so cropped and slightly rotated copies are found.", _boolean),
@@ -220,7 +222,7 @@ class NearDuplicateScanner(Scanner):
         tested = raw["distance"] >= self.settings["distinct_from"]
         if sb is not None and self.settings["distinct_margin"] > 0 and tested.any():
             kept = ~tested | _distinct(search, sa, sb, names, request.suffixes, raw["a"], raw["b"], raw["distance"],
-                                       self.settings["distinct_margin"], tested)
+                                       self.settings["distinct_margin"], self.settings["copy_radius"], tested)
             raw = {k: v[kept] for k, v in raw.items()}
         return raw
 
@@ -365,19 +367,14 @@ def _isolated(search: Search, sa: ImageSignatures, sb: ImageSignatures, names: l
     return out
 
 
-#: With distinct-margin: a partner with another image of its split within this many bits (summed) is one of a
-#: group of copies, and that image is then no rival of it.
-COPY_RADIUS = 8
-
-
 def _distinct(search: Search, sa: ImageSignatures, sb: ImageSignatures, names: list[str],
               suffixes: tuple[str, ...], a: np.ndarray, b: np.ndarray, distance: np.ndarray, margin: int,
-              rows: np.ndarray) -> np.ndarray:
+              copy_radius: int, rows: np.ndarray) -> np.ndarray:
     """For the pairs ``rows``: whether ``b`` is the only close match of ``a`` in ``sb`` (True outside ``rows``).
 
     Distinct: no image of ``sb`` other than ``b`` is within ``distance + margin`` of ``a`` (as it is or mirrored;
     summed over ``names`` on the images themselves), or ``b`` has a copy of its own in ``sb`` (within
-    ``COPY_RADIUS``: then that copy may be the closer one). A transformed copy is much closer to its original
+    ``copy_radius``: then that copy may be the closer one). A transformed copy is much closer to its original
     than to anything else; an image that merely looks like many (a form, a page of text, a texture) has
     rivals at about the same distance, and in a large set some of them fall within the threshold by chance.
     On the 100k benchmark set (256-410 px) the rule removed 174 of 218 such pairs (all documents), for 3 of
@@ -393,7 +390,7 @@ def _distinct(search: Search, sa: ImageSignatures, sb: ImageSignatures, names: l
     # the partner never counts; for b's own query that is b itself, so its nearest other is its closest copy
     nearest = search.nearest_other(sb, names, queries, np.tile(ib, len(suffixes) + 1)).reshape(len(suffixes) + 1, -1)
     rival, own_copy = nearest[:-1].min(axis=0), nearest[-1]
-    out[rows] = (rival >= distance[rows] + margin) | (own_copy <= COPY_RADIUS)
+    out[rows] = (rival >= distance[rows] + margin) | (own_copy <= copy_radius)
     return out
 
 
