@@ -140,7 +140,7 @@ def compute_image_signatures(
         new_payloads.clear()
 
     def take(chunk_results: list[_Packed]) -> int:
-        """Keep one chunk's results as it arrives (main process); write to the cache every CACHE_BATCH images.
+        """Keep one chunk's results as it arrives (main process); write to the cache every CACHE_BATCH rows.
 
         Writing as the scan goes, not only at the end, means a killed job keeps most of what it finished,
         and an interrupted one (Ctrl-C, an error) all of it (the rest is written on the way out): the next
