@@ -24,6 +24,7 @@ import os
 import sqlite3
 import stat
 import struct
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,8 +49,10 @@ ALGO_VERSION = "img-17"
 #: Below this many images to decode, the work runs in this process (starting workers costs more).
 MIN_IMAGES_FOR_POOL = 48
 #: Cache rows (file rows plus signature rows) gathered before they are written in one transaction: a
-#: transaction per 64-image chunk cost a tenth of a millisecond per image in the main process.
+#: transaction per 64-image chunk cost a tenth of a millisecond per image in the main process. The first
+#: chunk is written at once, and pending rows at least every CACHE_SECONDS, so a killed scan loses little.
 CACHE_BATCH = 2048
+CACHE_SECONDS = 2.0
 PROPERTY_COLUMNS = ("width", "height", "n_frames", "brightness", "contrast", "sharpness")
 TEXT_PROPERTY_COLUMNS = ("mode", "format")
 
@@ -132,15 +135,18 @@ def compute_image_signatures(
 
     new_files: list[tuple[str, int, int, int, bytes]] = []  # cache rows not yet written
     new_payloads: list[tuple[bytes, str, bytes]] = []
+    last_flush: list[float] = []  # when the cache was last written (empty: not yet in this call)
 
     def flush() -> None:
         if storing and (new_files or new_payloads):
             cache.store(new_files, new_payloads)  # type: ignore[union-attr]
         new_files.clear()
         new_payloads.clear()
+        last_flush[:] = [time.monotonic()]
 
     def take(chunk_results: list[_Packed]) -> int:
-        """Keep one chunk's results as it arrives (main process); write to the cache every CACHE_BATCH rows.
+        """Keep one chunk's results as it arrives (main process); write the first chunk to the cache at once,
+        then every CACHE_BATCH rows or CACHE_SECONDS.
 
         Writing as the scan goes, not only at the end, means a killed job keeps most of what it finished,
         and an interrupted one (Ctrl-C, an error) all of it (the rest is written on the way out): the next
@@ -164,7 +170,8 @@ def compute_image_signatures(
                 new_files.append((*stats[i], content))  # type: ignore[misc]
             if not cached:
                 new_payloads.append((content, key, payload))
-        if len(new_files) + len(new_payloads) >= CACHE_BATCH:
+        if (not last_flush or len(new_files) + len(new_payloads) >= CACHE_BATCH
+                or time.monotonic() - last_flush[0] >= CACHE_SECONDS):
             flush()
         return len(chunk_results)
 

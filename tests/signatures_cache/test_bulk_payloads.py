@@ -40,9 +40,9 @@ def test_bulk_rescan_matches_the_first_scan(tmp_path, settings):
         first = compute_image_signatures(paths, settings, cache=cache)
     with SignatureCache(tmp_path) as cache:
         second = compute_image_signatures(paths, settings, cache=cache)
-    # the first scan writes its rows in batches (byte copies decoded in one batch are not read back); the
-    # rescan reads every readable image
-    assert first.cache_hits == 0 and second.cache_hits == int(first.valid.sum()) > 200
+    # the first scan reads back only byte copies whose original was already written (the first chunk at once,
+    # then in batches): at most the fixture's 4; the rescan reads every readable image
+    assert first.cache_hits <= 4 and second.cache_hits == int(first.valid.sum()) > 200
     assert first.errors  # the fixture's truncated JPEG is reported both times, from no payload
     _same(first, second)
 
