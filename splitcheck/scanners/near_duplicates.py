@@ -14,7 +14,7 @@ from splitcheck.context import ScanContext
 from splitcheck.findings import Finding, Severity
 from splitcheck.index.hamming import hamming_distances
 from splitcheck.scanners.base import Param, Rule, Scanner, cluster_evidence, in_range, register
-from splitcheck.search import HammingRequest, Search
+from splitcheck.search import HammingRequest, HashCodes, Search
 from splitcheck.search.local import LocalSearch
 from splitcheck.signatures.decode import VARIANT_NAMES, DecodeSettings
 from splitcheck.signatures.images import ImageSignatures
@@ -358,8 +358,7 @@ def _isolated(search: Search, sa: ImageSignatures, sb: ImageSignatures, names: l
     ia, ib = a[rows], b[rows]
     hashes = [h + suffix for h in names for suffix in suffixes]
     sides = [(search.hash_codes(sig, items, hashes), items) for sig, items in ((sa, ia), (sb, ib))]
-    queries = np.concatenate([np.concatenate([codes.code(h + suffix, items) for h in names], axis=1)
-                              for codes, items in sides for suffix in suffixes])
+    queries = np.concatenate([_joined(codes, items, names, suffix) for codes, items in sides for suffix in suffixes])
     partners = np.tile(ib, 2 * len(suffixes))
     # neither the pair's own partner nor (on the earlier side) the image itself counts as another match
     dist = search.nearest_other(sb, names, queries, partners)
@@ -384,14 +383,18 @@ def _distinct(search: Search, sa: ImageSignatures, sb: ImageSignatures, names: l
     ia, ib = a[rows], b[rows]
     a_codes = search.hash_codes(sa, ia, [h + suffix for h in names for suffix in suffixes])
     b_codes = search.hash_codes(sb, ib, names)
-    queries = np.concatenate([np.concatenate([a_codes.code(h + suffix, ia) for h in names], axis=1)
-                              for suffix in suffixes]
-                             + [np.concatenate([b_codes.code(h, ib) for h in names], axis=1)])
+    queries = np.concatenate([_joined(a_codes, ia, names, suffix) for suffix in suffixes]
+                             + [_joined(b_codes, ib, names, "")])
     # the partner never counts; for b's own query that is b itself, so its nearest other is its closest copy
     nearest = search.nearest_other(sb, names, queries, np.tile(ib, len(suffixes) + 1)).reshape(len(suffixes) + 1, -1)
     rival, own_copy = nearest[:-1].min(axis=0), nearest[-1]
     out[rows] = (rival >= distance[rows] + margin) | (own_copy <= copy_radius)
     return out
+
+
+def _joined(codes: HashCodes, items: np.ndarray, names: list[str], suffix: str) -> np.ndarray:
+    """The hashes ``names`` (+ ``suffix``) of ``items`` side by side: the codes whose distance is the summed one."""
+    return np.concatenate([codes.code(h + suffix, items) for h in names], axis=1)
 
 
 def _pack_pairs(raw: dict[str, np.ndarray]) -> bytes:

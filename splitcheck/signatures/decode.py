@@ -11,8 +11,9 @@ metadata still match; a pixel match involving a drafted JPEG is confirmed by a f
 (:func:`full_pixel_digest`). Other formats are decoded in full.
 
 The perceptual hashes are computed from the grayscale image (``convert("L")`` as imagehash does; for a
-colour JPEG reduced by ``draft``, the decoder's own luma) after EXIF orientation, resized with LANCZOS (Pillow's, reproduced bit for bit by :mod:`splitcheck.signatures.resample`) to each hash's input size, and hashed as a batch
-(:mod:`splitcheck.signatures.perceptual`).
+colour JPEG reduced by ``draft``, the decoder's own luma) after EXIF orientation, resized with LANCZOS
+(Pillow's, reproduced bit for bit by :mod:`splitcheck.signatures.resample`) to each hash's input size, and
+hashed as a batch (:mod:`splitcheck.signatures.perceptual`).
 """
 
 from __future__ import annotations
@@ -169,8 +170,12 @@ def decode_payloads(payloads: list[bytes], settings: DecodeSettings) -> PayloadB
         texts)
 
 
-def _digest64(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+def _digest64(*parts: bytes | np.ndarray) -> int:
+    """64-bit blake2b of ``parts`` in turn (byte strings or contiguous arrays, hashed without a joined copy)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        digest.update(part)
+    return int.from_bytes(digest.digest(), "little")
 
 
 def open_image(data: bytes, settings: DecodeSettings) -> tuple[Image.Image, int, int, str, int, bool, str] | str:
@@ -233,9 +238,7 @@ def decode_image_bytes(data: bytes, content: bytes, settings: DecodeSettings) ->
             # that keeps both sides >= draft_size (cheap), so every later resize works on a small image
             gray = gray.reduce(min(gray.size) // settings.draft_size)
         pixels = np.asarray(gray, dtype=np.uint8)
-        digest = hashlib.blake2b(f"{width}x{height}|{image.size}|{gray.size}".encode(), digest_size=8)
-        digest.update(pixels)
-        pixel = int.from_bytes(digest.digest(), "little")
+        pixel = _digest64(f"{width}x{height}|{image.size}|{gray.size}".encode(), pixels)
         # each hash's input, and the 64 x 64 thumbnail the properties are measured on and the variants cut
         # from (in a batch): Pillow's LANCZOS resizes, bit for bit, as matrix products (resample.py)
         sizes = [hash_input_size(name, settings.hash_size, gray.size) for name in settings.hashes]
@@ -429,4 +432,4 @@ def full_pixel_digest(data: bytes, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -
     if isinstance(opened, str):
         return None
     image = opened[0].convert("RGBA")  # the exact pixel digest that confirms a provisional match
-    return _digest64(f"RGBA{image.width}x{image.height}".encode() + image.tobytes())
+    return _digest64(f"RGBA{image.width}x{image.height}".encode(), image.tobytes())

@@ -135,14 +135,15 @@ def compute_image_signatures(
 
     new_files: list[tuple[str, int, int, int, bytes]] = []  # cache rows not yet written
     new_payloads: list[tuple[bytes, str, bytes]] = []
-    last_flush: list[float] = []  # when the cache was last written (empty: not yet in this call)
+    last_flush: float | None = None  # when the cache was last written (None: not yet in this call)
 
     def flush() -> None:
+        nonlocal last_flush
         if storing and (new_files or new_payloads):
             cache.store(new_files, new_payloads)  # type: ignore[union-attr]
         new_files.clear()
         new_payloads.clear()
-        last_flush[:] = [time.monotonic()]
+        last_flush = time.monotonic()
 
     def take(chunk_results: list[_Packed]) -> int:
         """Keep one chunk's results as it arrives (main process); write the first chunk to the cache at once,
@@ -170,8 +171,8 @@ def compute_image_signatures(
                 new_files.append((*stats[i], content))  # type: ignore[misc]
             if not cached:
                 new_payloads.append((content, key, payload))
-        if (not last_flush or len(new_files) + len(new_payloads) >= CACHE_BATCH
-                or time.monotonic() - last_flush[0] >= CACHE_SECONDS):
+        if (last_flush is None or len(new_files) + len(new_payloads) >= CACHE_BATCH
+                or time.monotonic() - last_flush >= CACHE_SECONDS):
             flush()
         return len(chunk_results)
 
