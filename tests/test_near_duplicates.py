@@ -61,10 +61,15 @@ def test_mirror_off_and_threshold_zero_change_what_is_found():
     transforms = [t for _, _, t in EXPECTED["images"]["near_pairs"]]
     found = [t for _, _, t in near_pairs(no_mirror)]
     assert len(found) == len(transforms) - 1 and "flip" not in found
-    strict = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0, "isolated-threshold": 0}})
+    strict = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0, "isolated-threshold": 0,
+                                                                   "verify-radius": 0}})
     assert len(near_pairs(strict)) == 1  # only the flip is bit-identical (mirrored)
+    # the texture confirmation does not depend on the thresholds: the copies within 8 pHash bits are back
+    verified = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0, "isolated-threshold": 0}})
+    assert len(near_pairs(verified)) > 1
+    assert verified.by_code("LK102")[0].evidence["verified"].sum() == len(near_pairs(verified)) - 1
     # threshold 0 alone still lets isolated pairs with one identical hash through, up to isolated-threshold
-    zero = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0}})
+    zero = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0, "verify-radius": 0}})
     assert 1 < len(near_pairs(zero)) <= len(transforms)
     assert all(d <= 18 for d in zero.by_code("LK102")[0].evidence["distance"])
 
@@ -171,7 +176,8 @@ def test_pair_search_is_memoised_by_content_and_settings(tmp_path):
         n_memo = cache._run(lambda c: c.execute(
             "SELECT count(*) FROM signatures WHERE algo = 'near-pairs'").fetchone()[0])
     assert n_memo == 3  # val-train, inside train, inside val
-    stricter = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0, "isolated-threshold": 0}})
+    stricter = splitcheck.scan(**kwargs, config={"near-duplicates": {"threshold": 0, "isolated-threshold": 0,
+                                                                     "verify-radius": 0}})
     assert len(near_pairs(stricter)) == 1  # other settings: searched again, not read from the memo
 
 
@@ -258,3 +264,53 @@ def test_pairs_from_9_bits_are_kept_only_when_distinct():
     assert pairs(distinct_margin=0) == {(0, 0): 11, (1, 1): 11, (2, 3): 11, (3, 5): 7, (3, 6): 12}
     assert pairs(distinct_from=12) == {(0, 0): 11, (1, 1): 11, (2, 3): 11, (3, 5): 7}
     assert pairs(copy_radius=3) == {(0, 0): 11, (3, 5): 7}  # image 4 (4 bits from 3) is then a rival of pair (2, 3)
+
+
+def _page(seed: int, size: int = 480) -> Image.Image:
+    """A page of dark strokes on a diagonal lavender-to-pink gradient (a synthetic scanned form)."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    ramp = (np.linspace(0, 1, size)[None, :, None] + np.linspace(0, 1, size)[:, None, None]) / 2
+    top, bottom = np.array([200, 195, 225]), np.array([235, 190, 240])
+    img = Image.fromarray((top + (bottom - top) * ramp).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    for line in range(10):
+        y, x = 80 + line * 24, 40
+        while x < size - 60:
+            for _ in range(int(rng.integers(2, 7))):
+                draw.line([(x, y + int(rng.integers(0, 8))), (x + int(rng.integers(2, 6)), y + int(rng.integers(8, 14)))],
+                          fill=(90, 80, 70), width=2)
+                x += int(rng.integers(5, 9))
+            x += int(rng.integers(8, 20))
+    return img
+
+
+def test_a_brightened_page_whose_background_saturates_is_confirmed_by_texture(tmp_path):
+    """Brightening a page until its paper is white moves its dHash ~16 bits (the pair is beyond every hash
+    rule) but not its texture: with verify-radius the pair is reported and marked verified; the other pages,
+    of the same background and other strokes, are not."""
+    train, val = tmp_path / "train", tmp_path / "val"
+    train.mkdir()
+    val.mkdir()
+    for seed in range(1, 7):
+        _page(seed).save(train / f"page{seed}.png")
+    copy = ImageEnhance.Contrast(ImageEnhance.Brightness(_page(1)).enhance(1.24)).enhance(0.88)
+    copy.save(val / "bright.png")
+    copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(val / "bright_flipped.png")
+    _page(9).save(val / "other.png")
+    kwargs = {"train": str(train), "val": str(val), "jobs": 1, "use_cache": False}
+    report = splitcheck.scan(**kwargs, config={})
+    (finding,) = report.by_code("LK102")
+    ev = finding.evidence.set_index("a_id")
+    assert sorted(ev.index) == ["bright.png", "bright_flipped.png"]
+    assert list(ev["b_id"]) == ["page1.png", "page1.png"]
+    assert ev["verified"].all() and not ev["isolated"].any()
+    assert ev.loc["bright_flipped.png", "method"] == "phash+dhash-mirror"
+    assert (ev["distance_phash"] <= 8).all() and (ev["distance"] > 18).all()  # beyond threshold and isolation
+    assert finding.metrics["n_pairs_verified"] == 2
+    assert "with the same texture" in finding.message
+    off = splitcheck.scan(**kwargs, config={"near-duplicates": {"verify-radius": 0}})
+    assert off.by_code("LK102") == []
+    strict = splitcheck.scan(**kwargs, config={"near-duplicates": {"verify-similarity": 0.999}})
+    assert strict.by_code("LK102") == []

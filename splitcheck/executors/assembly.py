@@ -60,6 +60,6 @@ class ShardAssembly:
         """The split's signatures; :class:`ShardedSignatures` naming ``shards`` when they are kept."""
         settings = self.settings
         if not self.hashes:  # assembled as if no hash had been asked for: no hash array is allocated
-            settings = dataclasses.replace(settings, hashes=(), variants=False)
+            settings = dataclasses.replace(settings, hashes=(), variants=False, texture=False)
         signatures = _assemble(self.entries, settings, self.hits, self._bulks, self._contents, self._described)
         return ShardedSignatures.of(signatures, shards) if shards is not None else signatures

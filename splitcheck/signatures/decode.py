@@ -31,6 +31,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from splitcheck.signatures.perceptual import HASH_FUNCTIONS, hash_input_size, hash_width
 from splitcheck.signatures.resample import resize_many
+from splitcheck.signatures.texture import TEXTURE_BYTES, texture_codes
 
 #: Pixel count above which an image is refused without being decoded (a decompression bomb).
 DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
@@ -48,6 +49,8 @@ VARIANT_ROTATIONS = (-4.0, 4.0)
 #: Names of the variants, in storage order.
 VARIANT_NAMES = (tuple(f"crop{c:g}@{x:g}-{y:g}" for c, x, y in VARIANT_OFFSETS)
                  + tuple(f"rot{a:+g}" for a in VARIANT_ROTATIONS))
+#: Name of the texture code among an image's stored codes (not a hash: no mirror, no variants, no index).
+TEXTURE = "texture"
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,13 @@ class DecodeSettings:
     #: Also compute the default image embedding (colour-gradient, :mod:`splitcheck.embed.decoded`) from a 64 x 64
     #: RGB thumbnail in the same pass. Not in ``key()``: the vector is cached under its own key, not in this record.
     descriptor: bool = False
+    #: Also store each image's texture code (:mod:`splitcheck.signatures.texture`, 256 bytes), with which the
+    #: near-duplicate scanner confirms a pair whose hashes disagree (``verify-radius``).
+    texture: bool = True
 
     def key(self) -> str:
         return (f"h={','.join(self.hashes)}|s={self.hash_size}|m={int(self.mirror)}|d={int(self.draft)}"
-                f"|ds={self.draft_size}|v={int(self.variants)}")
+                f"|ds={self.draft_size}|v={int(self.variants)}|t={int(self.texture)}")
 
     @property
     def n_variants(self) -> int:
@@ -79,10 +85,13 @@ class DecodeSettings:
         names = list(self.hashes)
         if self.mirror:
             names += [f"{h}_mirror" for h in self.hashes]
+        if self.texture:
+            names.append(TEXTURE)
         return names
 
     def hash_widths(self) -> dict[str, int]:
-        return {name: hash_width(name.removesuffix("_mirror"), self.hash_size) for name in self.hash_names()}
+        return {name: TEXTURE_BYTES if name == TEXTURE else
+                hash_width(name.removesuffix("_mirror"), self.hash_size) for name in self.hash_names()}
 
 
 @dataclass
@@ -271,6 +280,9 @@ def hash_records(records: list[ImageRecord], settings: DecodeSettings) -> None:
     properties = _thumbnail_properties(bases)
     for record, row in zip(records, properties):
         record.numbers[3:] = row
+    if settings.texture:
+        for record, code in zip(records, texture_codes(bases)):
+            record.hashes[TEXTURE] = code
     if settings.variants:
         for name, bits in _variant_bits(bases, settings.hashes, settings.hash_size).items():
             for row, record in enumerate(records):

@@ -132,7 +132,7 @@ def test_scanner_multihash_path_gives_the_flat_paths_pairs(planted, within: bool
     flat = NearDuplicateScanner(index="flat")._search(sa, sb, not within)
     fast = NearDuplicateScanner(index="multihash")._search(sa, sb, not within)
     auto = NearDuplicateScanner(multihash_above=0)._search(sa, sb, not within)
-    assert set(flat) == set(fast) == {"a", "b", "distance", "per_hash", "kind", "mirrored", "isolated"}
+    assert set(flat) == set(fast) == {"a", "b", "distance", "per_hash", "kind", "mirrored", "isolated", "verified"}
     for key in flat:
         assert np.array_equal(flat[key], fast[key]) and np.array_equal(flat[key], auto[key]), key
     assert (flat["per_hash"] <= 12).all()

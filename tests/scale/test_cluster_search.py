@@ -43,6 +43,8 @@ N_SMOOTH, N_VARIED = 200, 40
 ISOLATING = {"threshold": 6, "isolated_threshold": 18, "isolation": 16}
 #: One hash, no mirror, no variants: the per-hash radius is the whole threshold (a wider join).
 ONE_HASH = {"hashes": ["dhash"], "threshold": 10, "mirror": False, "variants": False}
+#: A threshold so low that most copies are found only through the texture confirmation.
+VERIFYING = {"threshold": 2, "isolated_threshold": 2, "within_split": False}
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +91,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskExecutor]:
 
 def scan(context: ScanContext) -> list[Finding]:
     """The exact- and near-duplicate scanners at their defaults, then the near-duplicate scanner with a lower
-    threshold and with one hash only, on the same signatures."""
+    threshold, with one hash only and with a very low threshold (texture confirmation), on the same signatures."""
     found = []
     for scanner in (ExactDuplicateScanner(), NearDuplicateScanner(), NearDuplicateScanner(**ISOLATING),
-                    NearDuplicateScanner(**ONE_HASH)):
+                    NearDuplicateScanner(**ONE_HASH), NearDuplicateScanner(**VERIFYING)):
         produced = scanner.run(context)
         context.findings.extend(produced)
         found.extend(produced)
@@ -110,7 +112,7 @@ def test_cluster_search_finds_exactly_the_local_findings_without_hashes_in_the_c
 
     codes = [f.code for f in local]
     assert codes == [f.code for f in remote] == ["LK101", "DQ201", "LK102", "DQ202", "LK102", "DQ202", "LK102",
-                                                 "DQ202"]
+                                                 "DQ202", "LK102"]
     for a, b in zip(local, remote):
         assert (a.code, a.splits, a.title, a.message, a.metrics) == (b.code, b.splits, b.title, b.message, b.metrics)
         assert a.evidence.equals(b.evidence), a.code
@@ -125,6 +127,11 @@ def test_cluster_search_finds_exactly_the_local_findings_without_hashes_in_the_c
     assert varied["variant"].str.startswith("rot").sum() >= N_VARIED // 3
     # and pairs above the lower threshold kept only because both images are isolated (nearest-other search)
     assert isolating["isolated"].sum() == remote[4].metrics["n_pairs_isolated"] > 0
+    # and, at a threshold of 2 bits, the pairs further apart confirmed by their texture codes (read from the shards)
+    verifying = remote[8]
+    assert verifying.evidence["verified"].sum() == verifying.metrics["n_pairs_verified"] > 0
+    assert verifying.evidence["a_id"].str.startswith("gen/0").sum() == N_COPIES  # every generated copy, no other
+    assert (verifying.evidence["distance"][~verifying.evidence["verified"]] <= 2).all()
     assert set(remote[6].evidence["method"]) == {"dhash"} and len(remote[6].evidence) >= N_COPIES // 2
 
     # the client never held a hash: the signatures carry digests and properties only, the shards the rest
