@@ -180,6 +180,18 @@ def test_pair_search_is_memoised_by_content_and_settings(tmp_path):
                                                                      "verify-radius": 0}})
     assert len(near_pairs(stricter)) == 1  # other settings: searched again, not read from the memo
 
+    def memo_rows() -> int:
+        with SignatureCache(tmp_path / "cache") as cache:
+            return cache._run(lambda c: c.execute(
+                "SELECT count(*) FROM signatures WHERE algo = 'near-pairs'").fetchone()[0])
+
+    # every setting of the search is in the memo key: each of these searches again (3 more memos)
+    before = memo_rows()
+    for changed in ({"distinct-margin": 0}, {"copy-radius": 2}, {"verify-radius": 4}, {"verify-similarity": 0.9}):
+        splitcheck.scan(**kwargs, config={"near-duplicates": changed})
+        assert memo_rows() == before + 3, changed
+        before += 3
+
 
 def _flipped(code: np.ndarray, bits: range) -> np.ndarray:
     out = code.copy()
