@@ -104,9 +104,9 @@ class NearDuplicateScanner(Scanner):
                                "mirrored) are also compared by texture (a 32 x 32 band-pass thumbnail) and reported "
                                "when it matches (see verify-similarity), whatever the other hashes and rules say; "
                                "0 turns this off.", in_range(0, 1024, integer=True)),
-        "verify_similarity": Param(0.75, "Texture correlation (-1 to 1) at or above which such a pair is a near-copy "
-                                   "(on the 100k benchmark set: brightness/contrast copies 0.85-1.0, unrelated "
-                                   "pairs at most 0.65).", in_range(-1.0, 1.0)),
+        "verify_similarity": Param(0.7, "Texture correlation (-1 to 1) at or above which such a pair is a near-copy "
+                                   "(on the 100k benchmark set: brightness/contrast copies 0.78-1.0, unrelated "
+                                   "pairs at most 0.60).", in_range(-1.0, 1.0)),
         "mirror": Param(True, "Also match horizontally mirrored copies.", _boolean),
         "variants": Param(True, "Also match each image's crops (7.5% off the sides, 9 offsets) and ±4° "
                                 "rotations, so cropped and slightly rotated copies are found.", _boolean),
@@ -420,8 +420,8 @@ def _with_verified(raw: dict[str, np.ndarray], search: Search, sa: ImageSignatur
 
     The hashes threshold the lowest frequencies; a brightness or contrast change that saturates a flat area moves
     them (a brightened page whose paper turns white: dHash 13-20 bits away, pHash 2-8) while the texture, the
-    middle frequencies, stays. On the 100k benchmark set the texture correlation was at least 0.85 for every
-    planted brightness/contrast copy within 8 pHash bits and at most 0.65 for the 7,147 unrelated pairs as close.
+    middle frequencies, stays. On the 100k benchmark set the texture correlation was at least 0.78 for every
+    planted brightness/contrast copy within 8 pHash bits and at most 0.60 for the 7,147 unrelated pairs as close.
     """
     wide = HammingRequest(names=tuple(names[:1]), suffixes=request.suffixes, variants=False, radius=radius,
                           flat_radius=radius, index=request.index, multihash_above=request.multihash_above,

@@ -45,7 +45,7 @@ from splitcheck.signatures.decode import (
 )
 
 #: Bumped whenever the computation of any image signature changes (invalidates cached records).
-ALGO_VERSION = "img-19"
+ALGO_VERSION = "img-20"
 #: Below this many images to decode, the work runs in this process (starting workers costs more).
 MIN_IMAGES_FOR_POOL = 48
 #: Cache rows (file rows plus signature rows) gathered before they are written in one transaction: a

@@ -5,14 +5,15 @@ that saturates a flat background (a page of text brightened until its paper is w
 the copy's dHash can land 15-20 bits away although every letter is where it was. The texture code keeps
 the middle frequencies instead: the 64 x 64 gray thumbnail minus its Gaussian blur (sigma 3 pixels, edges
 repeated), averaged over 2 x 2 cells, then standardised (zero mean, unit variance: a brightness shift or a
-contrast scale leaves it unchanged) and stored as 1,024 signed 4-bit values (3 per standard deviation,
-clipped to -8..7), two to a byte: 512 bytes per image.
+contrast scale leaves it unchanged) and stored as 1,024 signed 2-bit values (the value times 1.5, rounded
+and clipped to -2..1), four to a byte: 256 bytes per image.
 
 :func:`texture_similarity` is the normalised correlation of two codes (1 = the same pattern). On the 100k
-benchmark set (benchmarks/image_leakage) it gave at least 0.85 for every planted brightness/contrast copy
-within 8 pHash bits of its original and at most 0.65 for the 7,147 unrelated pairs that close (at 16 x 16
-cells and sigma 4 the unrelated pairs reached 0.88: pages of text with the same layout). A mirrored image's
-code is the code with its columns reversed (the blur and the cells are symmetric), so it is not stored.
+benchmark set (benchmarks/image_leakage) it gave at least 0.78 for every planted brightness/contrast copy
+within 8 pHash bits of its original and at most 0.60 for the 7,147 unrelated pairs that close (4 bits a cell:
+0.85 and 0.65, for twice the bytes; 1 bit: 0.54 and 0.37, and noisy copies fell to 0.49; 16 x 16 cells at
+sigma 4: unrelated pages of text with the same layout reached 0.88). A mirrored image's code is the code
+with its columns reversed (the blur and the cells are symmetric), so it is not stored.
 """
 
 from __future__ import annotations
@@ -21,16 +22,16 @@ import functools
 
 import numpy as np
 
-#: Side of the texture code in cells (two 4-bit cells per byte: 512 bytes per image).
+#: Side of the texture code in cells (four 2-bit cells per byte: 256 bytes per image).
 TEXTURE_SIDE = 32
 #: Bytes of one stored texture code.
-TEXTURE_BYTES = TEXTURE_SIDE * TEXTURE_SIDE // 2
+TEXTURE_BYTES = TEXTURE_SIDE * TEXTURE_SIDE // 4
 #: Side of the gray thumbnail it is computed from (the variants' base, decode.VARIANT_BASE).
 _BASE = 64
 #: Standard deviation of the blur removed from the thumbnail, in thumbnail pixels.
 _SIGMA = 3.0
-#: Code units per standard deviation (4 bits: values beyond about 2.5 sd are clipped).
-_SCALE = 3.0
+#: Code units per standard deviation (2 bits, -2..1: values beyond about 1.3 sd are clipped).
+_SCALE = 1.5
 
 
 @functools.cache
@@ -51,8 +52,8 @@ def _operators() -> tuple[np.ndarray, np.ndarray]:
 
 
 def texture_codes(bases: np.ndarray) -> np.ndarray:
-    """(n, 512) uint8 texture codes of (n, 64, 64) uint8 gray thumbnails (cells row-major, two per byte, the
-    first in the high nibble, each a 4-bit two's complement value).
+    """(n, 256) uint8 texture codes of (n, 64, 64) uint8 gray thumbnails (cells row-major, four per byte, the
+    first in the top two bits, each a 2-bit two's complement value).
 
     A thumbnail without any texture (a flat image) gets the all-zero code, which matches nothing.
     """
@@ -63,21 +64,20 @@ def texture_codes(bases: np.ndarray) -> np.ndarray:
     flat -= flat.mean(axis=1, keepdims=True)
     spread = flat.std(axis=1, keepdims=True)
     flat = np.divide(flat, spread, out=np.zeros_like(flat), where=spread > 1e-6)
-    nibbles = np.clip(np.rint(flat * _SCALE), -8, 7).astype(np.int8).view(np.uint8) & 0x0F
-    return (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    crumbs = np.clip(np.rint(flat * _SCALE), -2, 1).astype(np.int8).view(np.uint8) & 0x03
+    return (crumbs[:, 0::4] << 6) | (crumbs[:, 1::4] << 4) | (crumbs[:, 2::4] << 2) | crumbs[:, 3::4]
 
 
 def _cells(codes: np.ndarray) -> np.ndarray:
     """(m, 32, 32) float64 cell values of packed codes."""
-    high, low = (codes >> 4).astype(np.int8), (codes & 0x0F).astype(np.int8)
     values = np.empty((len(codes), TEXTURE_SIDE * TEXTURE_SIDE), dtype=np.float64)
-    values[:, 0::2] = (high ^ 8) - 8
-    values[:, 1::2] = (low ^ 8) - 8
+    for k, shift in enumerate((6, 4, 2, 0)):
+        values[:, k::4] = (((codes >> shift) & 0x03).astype(np.int8) ^ 2) - 2
     return values.reshape(len(codes), TEXTURE_SIDE, TEXTURE_SIDE)
 
 
 def texture_similarity(a: np.ndarray, b: np.ndarray, mirror_a: bool = False) -> np.ndarray:
-    """Normalised correlation of the codes in rows of ``a`` and ``b`` ((m, 512) uint8 each): (m,) in [-1, 1].
+    """Normalised correlation of the codes in rows of ``a`` and ``b`` ((m, 256) uint8 each): (m,) in [-1, 1].
 
     ``mirror_a``: compare the mirror image of each ``a`` (its code with the columns reversed).
     """
