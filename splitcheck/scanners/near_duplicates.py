@@ -103,7 +103,8 @@ class NearDuplicateScanner(Scanner):
         "verify_radius": Param(8, "Pairs of the two splits whose first hash is within this many bits (as they are or "
                                "mirrored) are also compared by texture (a 32 x 32 band-pass thumbnail) and reported "
                                "when it matches (see verify-similarity), whatever the other hashes and rules say; "
-                               "0 turns this off.", in_range(0, 1024, integer=True)),
+                               "0 turns this off. Up to 32: the candidates grow fast with the radius (a 64-bit "
+                               "hash puts half of all pairs within 32 bits).", in_range(0, 32, integer=True)),
         "verify_similarity": Param(0.7, "Texture correlation (-1 to 1) at or above which such a pair is a near-copy "
                                    "(on the 100k benchmark set: brightness/contrast copies 0.78-1.0, unrelated "
                                    "pairs at most 0.60).", in_range(-1.0, 1.0)),
