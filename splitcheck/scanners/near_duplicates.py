@@ -428,10 +428,11 @@ def _with_verified(raw: dict[str, np.ndarray], search: Search, sa: ImageSignatur
                           flat_radius=radius, index=request.index, multihash_above=request.multihash_above,
                           jobs=request.jobs)
     found = search.hamming_candidates(sa, sb, wide)
-    known = set(zip(raw["a"].tolist(), raw["b"].tolist()))
+    n_base = len(sb.valid)
+    known = raw["a"].astype(np.int64) * n_base + raw["b"]
     fresh = []
     for suffix, cand in zip(wide.suffixes, found):
-        new = np.array([(a, b) not in known for a, b in zip(cand.a.tolist(), cand.b.tolist())], dtype=bool)
+        new = ~np.isin(cand.a.astype(np.int64) * n_base + cand.b, known)
         fresh.append((suffix, cand.a[new], cand.b[new]))
     ia_all = np.concatenate([a for _, a, _ in fresh])
     if not len(ia_all):
