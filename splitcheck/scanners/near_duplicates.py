@@ -237,7 +237,7 @@ class NearDuplicateScanner(Scanner):
             raw = {k: v[kept] for k, v in raw.items()}
         raw["verified"] = np.zeros(len(raw["a"]), dtype=bool)
         # texture codes are read where the search reads codes (a cluster search: from the shards, not the client)
-        textured = not search.needs_hashes or (TEXTURE in sa.hashes and TEXTURE in sb.hashes) if sb is not None else False
+        textured = sb is not None and (not search.needs_hashes or (TEXTURE in sa.hashes and TEXTURE in sb.hashes))
         if textured and self.settings["verify_radius"] > 0:
             raw = _with_verified(raw, search, sa, sb, names, request, self.settings["verify_radius"],
                                  self.settings["verify_similarity"])
