@@ -163,6 +163,14 @@ def test_crops_and_rotations_are_found_through_the_variants(tmp_path):
                                   ["car/rotated.png", f"car/{sources[1].name}", "rotation"]]
     plain = splitcheck.scan(**kwargs, config={"near-duplicates": {"variants": False}})
     assert len(near_pairs(plain)) < 2
+    # two crop sizes: 18 crops and 2 rotations per image (this 7-8% crop matched the 7.5% variant at 0 bits; the
+    # 5% and 10% ones still find it)
+    two = splitcheck.scan(**kwargs, config={"near-duplicates": {"crop-sizes": [0.05, 0.1]}})
+    assert near_pairs(two) == near_pairs(report)
+    variants = dict(zip(two.by_code("LK102")[0].evidence["a_id"], two.by_code("LK102")[0].evidence["variant"]))
+    assert variants["car/cropped.png"].split("@")[0] in {"crop0.05", "crop0.1"} and variants["car/rotated.png"] == "rot-4"
+    with pytest.raises(splitcheck.ConfigError, match="crop-sizes must be a list of 1 to 3 distinct shares"):
+        splitcheck.scan(**kwargs, config={"near-duplicates": {"crop-sizes": [0.5]}})
 
 
 def test_pair_search_is_memoised_by_content_and_settings(tmp_path):

@@ -37,21 +37,38 @@ from splitcheck.signatures.texture import TEXTURE_BYTES, texture_codes
 DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
 
-#: Share of each side's length removed by the crop variants. Two sizes (5% and 10%, 9 offsets each) found every
+#: Share of each side's length removed by the crop variants, by default (config ``crop-sizes``). Two sizes (5% and
+#: 10%, 9 offsets each) found every
 #: crop of a 2k set but doubled the false pairs at 20k (precision 0.988). With the distinct-pair rule (session 6)
 #: they keep the false pairs at 2k-20k and find 15/15, 73/75, 150/150 and 739/750 crops on the 2k 500 px, 10k,
 #: 20k and 100k sets (one size: 14, 72, 148, 727), but the 100k search takes 1.2 s and 97 MB more (21 base
-#: codes per image instead of 12) for 10 more false pairs (precision 0.991): one size stays the default.
+#: codes per image instead of 12) for 10 more false pairs (precision 0.991): one size stays the default, two
+#: are a setting.
 #: Corners and centre only, or 5% at 5 offsets with 10% at 9, found fewer crops than one size at 9 offsets.
 VARIANT_CROPS = (0.075,)
 _GRID = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (0.0, 1.0), (0.5, 1.0), (1.0, 1.0))
-#: Crop variants as (share removed from each side's length, x offset, y offset), offsets as fractions of the share.
-VARIANT_OFFSETS = tuple((c, ox, oy) for c in VARIANT_CROPS for ox, oy in _GRID)
 #: Rotations (degrees, counter-clockwise) of the rotation variants; corners filled with black.
 VARIANT_ROTATIONS = (-4.0, 4.0)
-#: Names of the variants, in storage order.
-VARIANT_NAMES = (tuple(f"crop{c:g}@{x:g}-{y:g}" for c, x, y in VARIANT_OFFSETS)
-                 + tuple(f"rot{a:+g}" for a in VARIANT_ROTATIONS))
+
+
+@functools.cache
+def variant_offsets(crops: tuple[float, ...] = VARIANT_CROPS) -> tuple[tuple[float, float, float], ...]:
+    """Crop variants as (share removed from each side's length, x offset, y offset), offsets as fractions of the
+    share: 9 offsets per crop size."""
+    return tuple((c, ox, oy) for c in crops for ox, oy in _GRID)
+
+
+@functools.cache
+def variant_names(crops: tuple[float, ...] = VARIANT_CROPS) -> tuple[str, ...]:
+    """Names of the variants, in storage order: the crops of ``crops`` (see :func:`variant_offsets`), then the
+    rotations."""
+    return (tuple(f"crop{c:g}@{x:g}-{y:g}" for c, x, y in variant_offsets(crops))
+            + tuple(f"rot{a:+g}" for a in VARIANT_ROTATIONS))
+
+
+#: The default crop variants and the names of the default variants, in storage order.
+VARIANT_OFFSETS = variant_offsets()
+VARIANT_NAMES = variant_names()
 #: Name of the texture code among an image's stored codes (not a hash: no mirror, no variants, no index).
 TEXTURE = "texture"
 
@@ -66,7 +83,9 @@ class DecodeSettings:
     draft: bool = True
     draft_size: int = 64
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
-    #: Also hash crops (7.5% off each side, 9 offsets) and ±4° rotations of each image, so that a
+    #: Share of each side removed by the crop variants, one value per size (9 offsets each).
+    crops: tuple[float, ...] = VARIANT_CROPS
+    #: Also hash crops (``crops`` off each side, 9 offsets) and ±4° rotations of each image, so that a
     #: cropped or slightly rotated copy lands near one of them.
     variants: bool = True
     #: Also compute the default image embedding (colour-gradient, :mod:`splitcheck.embed.decoded`) from a 64 x 64
@@ -78,11 +97,12 @@ class DecodeSettings:
 
     def key(self) -> str:
         return (f"h={','.join(self.hashes)}|s={self.hash_size}|m={int(self.mirror)}|d={int(self.draft)}"
-                f"|ds={self.draft_size}|v={int(self.variants)}|t={int(self.texture)}")
+                f"|ds={self.draft_size}|v={int(self.variants)}|t={int(self.texture)}"
+                f"|c={','.join(f'{c:g}' for c in self.crops)}")
 
     @property
     def n_variants(self) -> int:
-        return len(VARIANT_NAMES) if self.variants else 0
+        return len(variant_names(self.crops)) if self.variants else 0
 
     def hash_names(self) -> list[str]:
         names = list(self.hashes)
@@ -112,7 +132,7 @@ class ImageRecord:
     numbers: np.ndarray  # width, height, n_frames, brightness, contrast, sharpness
     mode: str
     format: str
-    #: name -> (n_variants, width) hashes of the crop and rotation variants (see VARIANT_NAMES)
+    #: name -> (n_variants, width) hashes of the crop and rotation variants (see variant_names)
     variants: dict[str, np.ndarray] = field(default_factory=dict)
     inputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # resized hash inputs, not stored
     variant_inputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -287,7 +307,7 @@ def hash_records(records: list[ImageRecord], settings: DecodeSettings) -> None:
         for record, code in zip(records, texture_codes(bases)):
             record.hashes[TEXTURE] = code
     if settings.variants:
-        for name, bits in _variant_bits(bases, settings.hashes, settings.hash_size).items():
+        for name, bits in _variant_bits(bases, settings.hashes, settings.hash_size, settings.crops).items():
             for row, record in enumerate(records):
                 record.variants[name] = bits[row]
     if settings.descriptor:
@@ -352,7 +372,8 @@ def _resample_matrix(n_out: int, n_in: int, start: float, length: float) -> np.n
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int) -> dict[str, np.ndarray]:
+def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int,
+                  crops: tuple[float, ...] = VARIANT_CROPS) -> dict[str, np.ndarray]:
     """Packed hashes of every variant of a batch: bases (n, side, side) -> name -> (n, V, width) uint8.
 
     Resampling is linear, and so is pHash's DCT: each variant's hash input (for pHash, straight its
@@ -368,16 +389,17 @@ def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int) -> 
         rotated = [(_rotation_matrix(side, side, degrees) @ flat_t).reshape(side, side, n)
                    for degrees in VARIANT_ROTATIONS]
     out = {}
+    n_variants = len(variant_names(crops))
     for name in names:
-        planes = _variant_planes(plain, rotated, name, hash_size)
+        planes = _variant_planes(plain, rotated, name, hash_size, variant_offsets(crops))
         if name == "whash":  # its own batch function on the byte inputs (its input size depends on the image)
-            stack = np.clip(np.rint(planes), 0, 255).astype(np.uint8).reshape(n * len(VARIANT_NAMES), *planes.shape[2:])
-            out[name] = HASH_FUNCTIONS[name](stack, hash_size).reshape(n, len(VARIANT_NAMES), -1)
+            stack = np.clip(np.rint(planes), 0, 255).astype(np.uint8).reshape(n * n_variants, *planes.shape[2:])
+            out[name] = HASH_FUNCTIONS[name](stack, hash_size).reshape(n, n_variants, -1)
             continue
-        planes = planes.reshape(n * len(VARIANT_NAMES), -1)
+        planes = planes.reshape(n * n_variants, -1)
         if name == "phash":
             bits = planes > np.median(planes, axis=1, keepdims=True)
-            out[name] = np.packbits(bits, axis=1).reshape(n, len(VARIANT_NAMES), -1)
+            out[name] = np.packbits(bits, axis=1).reshape(n, n_variants, -1)
             continue
         # pixel comparisons see bytes, as the image's own hash does: equal neighbours (flat areas, the black
         # corners of a rotation) give 0 bits there too, not bits drawn by rounding noise
@@ -387,11 +409,12 @@ def _variant_bits(bases: np.ndarray, names: tuple[str, ...], hash_size: int) -> 
             bits = (grid[:, :, 1:] > grid[:, :, :-1]).reshape(len(planes), -1)
         else:  # ahash
             bits = planes > planes.mean(axis=1, keepdims=True)
-        out[name] = np.packbits(bits, axis=1).reshape(n, len(VARIANT_NAMES), -1)
+        out[name] = np.packbits(bits, axis=1).reshape(n, n_variants, -1)
     return out
 
 
-def _variant_planes(plain: np.ndarray, rotated: list[np.ndarray], name: str, hash_size: int) -> np.ndarray:
+def _variant_planes(plain: np.ndarray, rotated: list[np.ndarray], name: str, hash_size: int,
+                    offsets: tuple[tuple[float, float, float], ...] = VARIANT_OFFSETS) -> np.ndarray:
     """(n, V, h, w) float hash inputs of every variant (pHash: its (n, V, hash_size, hash_size) DCT block).
 
     ``plain``: the (n, side, side) thumbnails; ``rotated``: their rotations, each (side, side, n).
@@ -405,14 +428,14 @@ def _variant_planes(plain: np.ndarray, rotated: list[np.ndarray], name: str, has
         return _resample_axis(n_out, side, offset, crop)
 
     n_rows, n_cols = (hash_size, hash_size) if name == "phash" else (h, w)
-    out = np.empty((n, len(VARIANT_NAMES), n_rows, n_cols), dtype=np.float32)
-    cols = {(c, ox): plain @ matrix(w, ox, c).T for c, ox, _ in VARIANT_OFFSETS}
-    for k, (c, ox, oy) in enumerate(VARIANT_OFFSETS):
+    out = np.empty((n, len(offsets) + len(rotated), n_rows, n_cols), dtype=np.float32)
+    cols = {(c, ox): plain @ matrix(w, ox, c).T for c, ox, _ in offsets}
+    for k, (c, ox, oy) in enumerate(offsets):
         out[:, k] = matrix(h, oy, c) @ cols[(c, ox)]
     row_whole, col_whole = matrix(h, 0.0, 0.0), matrix(w, 0.0, 0.0)
     for r, images in enumerate(rotated):  # (side, side, n): rows, then columns, then back to (n, rows, cols)
         by_rows = (row_whole @ images.reshape(side, side * n)).reshape(len(row_whole), side, n)
-        out[:, len(VARIANT_OFFSETS) + r] = np.matmul(col_whole, by_rows).transpose(2, 0, 1)
+        out[:, len(offsets) + r] = np.matmul(col_whole, by_rows).transpose(2, 0, 1)
     return out
 
 
