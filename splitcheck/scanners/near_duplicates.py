@@ -216,9 +216,7 @@ class NearDuplicateScanner(Scanner):
         parts: list[dict[str, np.ndarray]] = []
         for suffix, cand in zip(request.suffixes, found):
             ia, ib, kind = cand.a, cand.b, cand.kind
-            per_hash = [hamming_distances(query_codes.code(h + suffix, ia), base_codes.code(h, ib, kind))
-                        .astype(np.int64) for h in names]
-            per = np.stack(per_hash, axis=1) if len(ia) else np.zeros((0, len(names)), np.int64)
+            per = _per_hash(query_codes, base_codes, names, suffix, ia, ib, kind)
             total = per.sum(axis=1)
             # above threshold only pairs with some hash within threshold / n_hashes (the pairs any index finds
             # with the search radius of threshold): flat and multihash search give the same pairs
@@ -229,15 +227,7 @@ class NearDuplicateScanner(Scanner):
                 ia, ib = np.minimum(ia, ib), np.maximum(ia, ib)
             parts.append({"a": ia[keep], "b": ib[keep], "distance": total[keep], "per_hash": per[keep],
                           "kind": kind[keep], "mirrored": np.full(int(keep.sum()), bool(suffix))})
-        raw = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        # best first: smallest distance, unmirrored, the image before its variants; the remaining keys only make
-        # the choice among equally good rows independent of the order in which a search found them
-        order = np.lexsort((*raw["per_hash"].T[::-1], raw["kind"], raw["kind"] != 0, raw["mirrored"],
-                            raw["distance"], raw["b"], raw["a"]))
-        raw = {k: v[order] for k, v in raw.items()}
-        first_of_pair = np.ones(len(order), dtype=bool)
-        first_of_pair[1:] = (raw["a"][1:] != raw["a"][:-1]) | (raw["b"][1:] != raw["b"][:-1])
-        raw = {k: v[first_of_pair] for k, v in raw.items()}
+        raw = _best_per_pair({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
         raw["isolated"] = raw["distance"] > t
         if raw["isolated"].any():
             assert sb is not None
@@ -460,19 +450,35 @@ def _with_verified(raw: dict[str, np.ndarray], search: Search, sa: ImageSignatur
         score = texture_similarity(a_codes.code(TEXTURE, ia), b_codes.code(TEXTURE, ib), mirror_a=bool(suffix))
         keep = score >= similarity
         ia, ib = ia[keep], ib[keep]
-        per = np.stack([hamming_distances(a_codes.code(h + suffix, ia), b_codes.code(h, ib)).astype(np.int64)
-                        for h in names], axis=1) if len(ia) else np.zeros((0, len(names)), np.int64)
+        per = _per_hash(a_codes, b_codes, names, suffix, ia, ib)
         n = len(ia)
         parts.append({"a": ia, "b": ib, "distance": per.sum(axis=1), "per_hash": per,
                       "kind": np.zeros(n, dtype=raw["kind"].dtype), "mirrored": np.full(n, bool(suffix)),
                       "isolated": np.zeros(n, dtype=bool), "verified": np.ones(n, dtype=bool)})
-    out = {k: np.concatenate([p[k].astype(raw[k].dtype) for p in parts]) for k in raw}
-    # a pair found in both orientations: the closer one (unmirrored on a tie), as for the other pairs
-    order = np.lexsort((out["mirrored"], out["distance"], out["b"], out["a"]))
-    out = {k: v[order] for k, v in out.items()}
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (out["a"][1:] != out["a"][:-1]) | (out["b"][1:] != out["b"][:-1])
-    return {k: v[first] for k, v in out.items()}
+    # a pair found in both orientations keeps its better one, as the other pairs do
+    return _best_per_pair({k: np.concatenate([p[k].astype(raw[k].dtype) for p in parts]) for k in raw})
+
+
+def _per_hash(query_codes: HashCodes, base_codes: HashCodes, names: list[str], suffix: str, ia: np.ndarray,
+              ib: np.ndarray, kinds: np.ndarray | None = None) -> np.ndarray:
+    """(m, n_hashes) int64 Hamming distances of each hash between the queries ``ia`` (``suffix``: as they are or
+    mirrored) and the base items ``ib`` (or their variants ``kinds``)."""
+    if not len(ia):
+        return np.zeros((0, len(names)), np.int64)
+    return np.stack([hamming_distances(query_codes.code(h + suffix, ia), base_codes.code(h, ib, kinds))
+                     .astype(np.int64) for h in names], axis=1)
+
+
+def _best_per_pair(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One row per (a, b) pair, ordered by a then b: its best, i.e. smallest distance, unmirrored, the image
+    before its variants; the remaining keys only make the choice among equally good rows independent of the
+    order in which a search found them."""
+    order = np.lexsort((*raw["per_hash"].T[::-1], raw["kind"], raw["kind"] != 0, raw["mirrored"],
+                        raw["distance"], raw["b"], raw["a"]))
+    raw = {k: v[order] for k, v in raw.items()}
+    first_of_pair = np.ones(len(order), dtype=bool)
+    first_of_pair[1:] = (raw["a"][1:] != raw["a"][:-1]) | (raw["b"][1:] != raw["b"][:-1])
+    return {k: v[first_of_pair] for k, v in raw.items()}
 
 
 def _joined(codes: HashCodes, items: np.ndarray, names: list[str], suffix: str) -> np.ndarray:

@@ -37,9 +37,9 @@ from splitcheck.signatures.texture import TEXTURE_BYTES, texture_codes
 DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
 
-#: Share of each side's length removed by the crop variants, by default (config ``crop-sizes``). Two sizes (5% and
-#: 10%, 9 offsets each) found every
-#: crop of a 2k set but doubled the false pairs at 20k (precision 0.988). With the distinct-pair rule (session 6)
+#: Share of each side's length removed by the crop variants, by default (config ``crop-sizes``). Two sizes (5%
+#: and 10%, 9 offsets each) found every crop of a 2k set but doubled the false pairs at 20k (precision 0.988).
+#: With the distinct-pair rule (session 6)
 #: they keep the false pairs at 2k-20k and find 15/15, 73/75, 150/150 and 739/750 crops on the 2k 500 px, 10k,
 #: 20k and 100k sets (one size: 14, 72, 148, 727), but the 100k search takes 1.2 s and 97 MB more (21 base
 #: codes per image instead of 12) for 10 more false pairs (precision 0.991): one size stays the default, two

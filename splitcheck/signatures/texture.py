@@ -32,11 +32,13 @@ _BASE = 64
 _SIGMA = 3.0
 #: Code units per standard deviation (2 bits, -2..1: values beyond about 1.3 sd are clipped).
 _SCALE = 1.5
+#: Bit shifts of the four cells packed in a byte, first cell in the top bits.
+_SHIFTS = (6, 4, 2, 0)
 
 
 @functools.cache
 def _operators() -> tuple[np.ndarray, np.ndarray]:
-    """(cells, blurred cells): (16, 64) matrices with ``code = C X C^T - B X B^T`` for a thumbnail ``X``."""
+    """(cells, blurred cells): (32, 64) matrices with ``band = C X C^T - B X B^T`` for a thumbnail ``X``."""
     cells = np.zeros((TEXTURE_SIDE, _BASE))
     step = _BASE // TEXTURE_SIDE
     for i in range(TEXTURE_SIDE):
@@ -65,13 +67,16 @@ def texture_codes(bases: np.ndarray) -> np.ndarray:
     spread = flat.std(axis=1, keepdims=True)
     flat = np.divide(flat, spread, out=np.zeros_like(flat), where=spread > 1e-6)
     crumbs = np.clip(np.rint(flat * _SCALE), -2, 1).astype(np.int8).view(np.uint8) & 0x03
-    return (crumbs[:, 0::4] << 6) | (crumbs[:, 1::4] << 4) | (crumbs[:, 2::4] << 2) | crumbs[:, 3::4]
+    packed = np.zeros((len(bases), TEXTURE_BYTES), dtype=np.uint8)
+    for k, shift in enumerate(_SHIFTS):
+        packed |= crumbs[:, k::4] << shift
+    return packed
 
 
 def _cells(codes: np.ndarray) -> np.ndarray:
     """(m, 32, 32) float64 cell values of packed codes."""
     values = np.empty((len(codes), TEXTURE_SIDE * TEXTURE_SIDE), dtype=np.float64)
-    for k, shift in enumerate((6, 4, 2, 0)):
+    for k, shift in enumerate(_SHIFTS):
         values[:, k::4] = (((codes >> shift) & 0x03).astype(np.int8) ^ 2) - 2
     return values.reshape(len(codes), TEXTURE_SIDE, TEXTURE_SIDE)
 
