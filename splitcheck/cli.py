@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,22 @@ def main() -> None:
     Exit codes: 0 pass, 1 findings at or above --fail-on, 2 bad usage or unusable input,
     3 internal error.
     """
+    if not _EXIT_HOOK:
+        atexit.register(_freeze_at_exit)
+        _EXIT_HOOK.append(True)
+
+
+_EXIT_HOOK: list[bool] = []
+
+
+def _freeze_at_exit() -> None:
+    """Spare the interpreter its garbage collections over every object while it shuts down.
+
+    With pandas and scikit-learn loaded they take 0.1-0.25 s on each run of the command: a tenth of a cached
+    rescan of 20,000 images. Objects are still released (files closed, finalizers run); only cycles are left
+    to the operating system, which takes back the whole process at once.
+    """
+    gc.freeze()
 
 
 @main.command("scan")

@@ -136,25 +136,29 @@ class ScanContext:
             return
         image_splits = [s for s in self.splits if s.modality == "image"]
         signatures = [self.image_signatures(s) for s in image_splits]
-        rows = [(k, i, int(sig.pixel[i]), int(sig.digest[i]))
-                for k, sig in enumerate(signatures) for i in np.flatnonzero(sig.valid)]
-        frame = pd.DataFrame(rows, columns=["split", "item", "pixel", "content"])
-        distinct = frame.groupby("pixel")["content"].transform("nunique")
-        todo = frame[distinct > 1]
+        items = [np.flatnonzero(sig.valid) for sig in signatures]  # one split at least: called for image splits
+        split_of = np.repeat(np.arange(len(signatures)), [len(i) for i in items])
+        item_of = np.concatenate(items)
+        pixel = np.concatenate([sig.pixel[i] for sig, i in zip(signatures, items)])
+        content = np.concatenate([sig.digest[i] for sig, i in zip(signatures, items)])
+        # the pixel digests that more than one distinct content digest shares
+        pairs = np.unique(np.stack([pixel, content], axis=1), axis=0)
+        values, counts = np.unique(pairs[:, 0], return_counts=True)
+        todo = np.flatnonzero(np.isin(pixel, values[counts > 1]))
         full: dict[int, int | None] = {}
-        for row in todo.itertuples(index=False):
-            if row.content not in full:
-                path = image_splits[row.split].paths[row.item]  # type: ignore[index]
+        for row in todo:
+            k, i, key = int(split_of[row]), int(item_of[row]), int(content[row])
+            if key not in full:
+                path = image_splits[k].paths[i]  # type: ignore[index]
                 try:
                     with open(path, "rb") as handle:
                         data = handle.read()
                 except OSError:  # gone or unreadable since it was decoded: keep the provisional digest
                     data = None
-                full[row.content] = (full_pixel_digest(data, self.image_settings.max_pixels)
-                                     if data is not None else None)
-            digest = full[row.content]
+                full[key] = full_pixel_digest(data, self.image_settings.max_pixels) if data is not None else None
+            digest = full[key]
             if digest is not None:
-                signatures[row.split].pixel[row.item] = np.uint64(digest)
+                signatures[k].pixel[i] = np.uint64(digest)
         self.memo["pixels-confirmed"] = True
 
     def table_columns(self) -> list[str]:

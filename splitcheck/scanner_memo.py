@@ -41,10 +41,15 @@ def memo_key(context: ScanContext, scanner: Scanner) -> bytes:
     severities = json.dumps({code: str(sev) for code, sev in context.severities.items()}, sort_keys=True)
     h.update(f"{MEMO_ALGO}|{__version__}|{scanner.name}|{settings}|{severities}".encode())
     h.update(_inputs_digest(context))
-    for finding in context.findings:  # the leakage found so far decides which items count as leaked
+    # the leakage found so far decides which items count as leaked; each evidence table is digested once per
+    # scan (context.findings keeps every finding alive for the scan, so its id stays its own)
+    evidence_digests = context.memo.setdefault("memo:evidence", {})
+    for finding in context.findings:
         h.update(f"|{finding.code}|{','.join(finding.splits)}|".encode())
         if finding.evidence is not None:
-            h.update(_frame_digest(finding.evidence))
+            if id(finding) not in evidence_digests:
+                evidence_digests[id(finding)] = _frame_digest(finding.evidence)
+            h.update(evidence_digests[id(finding)])
     for key in sorted(k for k in context.memo if isinstance(k, str) and k.startswith("embed:")):
         value = context.memo[key]
         if not isinstance(value, (np.ndarray, dict, str)):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 import threading
 import warnings
 
@@ -21,6 +22,18 @@ def test_round_trip_and_stat_keys(tmp_path):
         assert info["files"] == 2 and info["signatures"] == 1
         assert cache.clear() > 0
     assert not (tmp_path / "signatures-v1.sqlite").exists()
+
+
+def test_lookups_larger_than_the_sqlite_parameter_limit(tmp_path):
+    """Lookups go in statements of at most the library's host-parameter limit (999 before SQLite 3.32)."""
+    with SignatureCache(tmp_path) as cache:
+        files = [(f"/d/{i}.png", i, 100 + i, 7 + i, f"dig{i}".encode()) for i in range(50)]
+        cache.store_files(files)
+        cache.put([(f"dig{i}".encode(), "a", f"p{i}".encode()) for i in range(0, 50, 2)])
+        cache._connect().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 7)
+        stats = [f[:4] for f in files]
+        assert cache.lookup_files(stats) == [f[4] for f in files]
+        assert cache.get([f[4] for f in files], "a") == {f"dig{i}".encode(): f"p{i}".encode() for i in range(0, 50, 2)}
 
 
 def test_disabled_cache_stores_nothing():
