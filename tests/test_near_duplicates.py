@@ -334,3 +334,34 @@ def test_a_brightened_page_whose_background_saturates_is_confirmed_by_texture(tm
     assert off.by_code("LK102") == []
     strict = splitcheck.scan(**kwargs, config={"near-duplicates": {"verify-similarity": 0.999}})
     assert strict.by_code("LK102") == []
+
+
+def test_transform_guess_takes_the_first_rule_that_holds():
+    """flip > rotation/crop variant > aspect change (crop) > width (resize) > brightness/contrast > format or
+    sharpness (re-encode/blur) > other; each pair below is shaped to stop at one rule."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from splitcheck.scanners.near_duplicates import _guess_transforms
+
+    base = dict(width=100.0, height=100.0, brightness=120.0, contrast=40.0, sharpness=500.0, format="JPEG")
+    changes = [  # (change to the train image's properties, mirrored, variant, expected)
+        ({}, True, "", "flip"),
+        ({}, False, "rot-4", "rotation"),
+        ({}, False, "crop0.075@0", "crop"),
+        ({"width": 110.0}, False, "", "crop"),  # aspect ratio off by 10%
+        ({"width": 200.0, "height": 200.0}, False, "", "resize"),
+        ({"brightness": 130.0}, False, "", "brightness/contrast"),
+        ({"contrast": 44.0}, False, "", "brightness/contrast"),
+        ({"format": "PNG"}, False, "", "re-encode/blur"),
+        ({"sharpness": 600.0}, False, "", "re-encode/blur"),  # the validation copy is blurrier
+        ({"brightness": 125.0, "contrast": 42.0, "sharpness": 505.0}, False, "", "other"),
+    ]
+    val = SimpleNamespace(properties=pd.DataFrame([base] * len(changes)))
+    train = SimpleNamespace(properties=pd.DataFrame([{**base, **change} for change, *_ in changes]))
+    rows = np.arange(len(changes))
+    guessed = _guess_transforms(val, train, rows, rows, np.array([c[1] for c in changes]),
+                                np.array([c[2] for c in changes], dtype=object))
+    assert guessed == [c[3] for c in changes]
+    assert _guess_transforms(val, train, rows[:0], rows[:0], np.zeros(0, bool), np.zeros(0, object)) == []

@@ -526,27 +526,23 @@ def _class_shares(split: Split, affected: np.ndarray) -> dict[str, float]:
 def _guess_transforms(sa: ImageSignatures, sb: ImageSignatures, ia: np.ndarray, ib: np.ndarray,
                       mirrored: np.ndarray, variant: np.ndarray) -> list[str]:
     """A cheap guess from the images' properties: flip, crop, resize, brightness/contrast, re-encode or other."""
-    pa = sa.properties.iloc[ia].reset_index(drop=True)
-    pb = sb.properties.iloc[ib].reset_index(drop=True)
-    aspect_a = pa["width"] / pa["height"]
-    aspect_b = pb["width"] / pb["height"]
-    out = []
-    for k in range(len(ia)):
-        if mirrored[k]:
-            out.append("flip")
-        elif variant[k].startswith("rot"):
-            out.append("rotation")
-        elif variant[k].startswith("crop"):
-            out.append("crop")
-        elif abs(aspect_a[k] / aspect_b[k] - 1) > 0.02:
-            out.append("crop")
-        elif pa["width"][k] != pb["width"][k]:
-            out.append("resize")
-        elif abs(pa["brightness"][k] - pb["brightness"][k]) > 6 or (
-                abs(pa["contrast"][k] - pb["contrast"][k]) > 0.08 * max(pb["contrast"][k], 1.0)):
-            out.append("brightness/contrast")
-        elif pa["format"][k] != pb["format"][k] or pa["sharpness"][k] < pb["sharpness"][k] * 0.98:
-            out.append("re-encode/blur")
-        else:
-            out.append("other")
-    return out
+    if not len(ia):
+        return []
+    pa, pb = sa.properties, sb.properties
+
+    def column(name: str) -> tuple[np.ndarray, np.ndarray]:
+        return pa[name].to_numpy()[ia], pb[name].to_numpy()[ib]
+
+    (wa, wb), (ha, hb) = column("width"), column("height")
+    (ba, bb), (ca, cb), (sha, shb) = column("brightness"), column("contrast"), column("sharpness")
+    fa, fb = column("format")
+    rotated = np.array([str(v).startswith("rot") for v in variant], dtype=bool)
+    cropped = np.array([str(v).startswith("crop") for v in variant], dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        aspect = np.abs((wa / ha) / (wb / hb) - 1) > 0.02
+        recoloured = (np.abs(ba - bb) > 6) | (np.abs(ca - cb) > 0.08 * np.maximum(cb, 1.0))
+        reencoded = (fa != fb) | (sha < shb * 0.98)
+    # the first rule that holds names the pair (as the conditions are ordered here)
+    rules = [(mirrored.astype(bool), "flip"), (rotated, "rotation"), (cropped, "crop"), (aspect, "crop"),
+             (wa != wb, "resize"), (recoloured, "brightness/contrast"), (reencoded, "re-encode/blur")]
+    return np.select([c for c, _ in rules], [n for _, n in rules], default="other").tolist()
