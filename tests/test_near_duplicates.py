@@ -345,7 +345,8 @@ def test_transform_guess_takes_the_first_rule_that_holds():
 
     from splitcheck.scanners.near_duplicates import _guess_transforms
 
-    base = dict(width=100.0, height=100.0, brightness=120.0, contrast=40.0, sharpness=500.0, format="JPEG")
+    base = {"width": 100.0, "height": 100.0, "brightness": 120.0, "contrast": 40.0, "sharpness": 500.0,
+            "format": "JPEG"}
     changes = [  # (change to the train image's properties, mirrored, variant, expected)
         ({}, True, "", "flip"),
         ({}, False, "rot-4", "rotation"),
