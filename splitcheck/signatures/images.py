@@ -53,6 +53,9 @@ MIN_IMAGES_FOR_POOL = 48
 #: chunk is written at once, and pending rows at least every CACHE_SECONDS, so a killed scan loses little.
 CACHE_BATCH = 2048
 CACHE_SECONDS = 2.0
+#: Payloads decoded into the split's arrays at a time (cached ones on a rescan, fresh ones as workers send
+#: them): memory holds one batch of payload bytes, never every image's (about 0.6 GB a million images).
+BULK_ROWS = 8192
 PROPERTY_COLUMNS = ("width", "height", "n_frames", "brightness", "contrast", "sharpness")
 TEXT_PROPERTY_COLUMNS = ("mode", "format")
 
@@ -97,8 +100,8 @@ def compute_image_signatures(
     key = algo_key(settings)
     records: list[ImageRecord | str | None] = [None] * n
     digests: list[bytes | None] = [None] * n
+    arrays = _Arrays(n, settings)
     hits = 0
-    bulk: tuple[list[int], PayloadBatch] | None = None
     cwd = os.getcwd()
     stats = [_stat(p, cwd) for p in paths]
 
@@ -108,18 +111,21 @@ def compute_image_signatures(
         for i, s in enumerate(stats):
             if s is not None:
                 digests[i] = next(it)
-        wanted = [d for d in digests if d is not None]
-        payloads = cache.get(wanted, key) if wanted else {}
-        rows = [i for i, d in enumerate(digests) if d is not None and d in payloads]
-        try:  # a rescan: every payload at once, no object per image
-            bulk = (rows, decode_payloads([payloads[digests[i]] for i in rows], settings))  # type: ignore[index]
-            for i in rows:
-                records[i] = _FROM_BULK
-            hits += len(rows)
-        except (ValueError, UnicodeDecodeError, struct.error):  # a damaged payload among them: one by one
-            for i in rows:
-                records[i] = _from_cache(digests[i], payloads[digests[i]], settings)  # type: ignore[arg-type]
-                hits += records[i] is not None
+        wanted = [i for i, d in enumerate(digests) if d is not None]
+        for start in range(0, len(wanted), BULK_ROWS):  # a rescan: a batch of payloads at a time, no object per image
+            part = wanted[start:start + BULK_ROWS]
+            payloads = cache.get([digests[i] for i in part], key)  # type: ignore[misc]
+            rows = [i for i in part if digests[i] in payloads]
+            contents = [digests[i] for i in rows]
+            try:
+                arrays.add_bulk(rows, decode_payloads([payloads[c] for c in contents], settings), contents)  # type: ignore[index,arg-type]
+                for i in rows:
+                    records[i] = _FROM_BULK
+                hits += len(rows)
+            except (ValueError, UnicodeDecodeError, struct.error):  # a damaged payload among them: one by one
+                for i in rows:
+                    records[i] = _from_cache(digests[i], payloads[digests[i]], settings)  # type: ignore[arg-type,index]
+                    hits += records[i] is not None
         if progress and hits:
             progress(hits)
 
@@ -130,7 +136,7 @@ def compute_image_signatures(
     tasks = [([paths[i] for i in todo[s:s + chunk]], settings, cache_path, key) for s in range(0, len(todo), chunk)]
     position = 0
 
-    fresh: list[tuple[int, bytes]] = []  # (row, payload) of the images decoded in this scan
+    fresh: list[tuple[int, bytes]] = []  # (row, payload) of images decoded in this scan, not yet in ``arrays``
     described: list[tuple[int, np.ndarray]] = []
 
     new_files: list[tuple[str, int, int, int, bytes]] = []  # cache rows not yet written
@@ -145,6 +151,14 @@ def compute_image_signatures(
         new_payloads.clear()
         last_flush = time.monotonic()
 
+    def add_fresh() -> None:
+        """Decode the pending fresh payloads into ``arrays`` (written by this version's workers for these
+        settings: one bulk decode, no fallback needed)."""
+        if fresh:
+            rows = [i for i, _ in fresh]
+            arrays.add_bulk(rows, decode_payloads([p for _, p in fresh], settings), [digests[i] for i in rows])  # type: ignore[misc]
+            fresh.clear()
+
     def take(chunk_results: list[_Packed]) -> int:
         """Keep one chunk's results as it arrives (main process); write the first chunk to the cache at once,
         then every CACHE_BATCH rows or CACHE_SECONDS.
@@ -152,7 +166,7 @@ def compute_image_signatures(
         Writing as the scan goes, not only at the end, means a killed job keeps most of what it finished,
         and an interrupted one (Ctrl-C, an error) all of it (the rest is written on the way out): the next
         run reads them from the cache instead of decoding them again. Workers send each record as its cache
-        payload (bytes), decoded here for all images at once at the end.
+        payload (bytes), decoded here BULK_ROWS at a time.
         """
         nonlocal position, hits
         for content, payload, error, cached, descriptor in chunk_results:
@@ -174,6 +188,8 @@ def compute_image_signatures(
         if (last_flush is None or len(new_files) + len(new_payloads) >= CACHE_BATCH
                 or time.monotonic() - last_flush >= CACHE_SECONDS):
             flush()
+        if len(fresh) >= BULK_ROWS:
+            add_fresh()
         return len(chunk_results)
 
     if todo:
@@ -184,10 +200,8 @@ def compute_image_signatures(
                      progress_of=take, min_items=2 if len(todo) >= MIN_IMAGES_FOR_POOL else len(tasks) + 1, pool=pool)
     finally:
         flush()
-    bulks = [bulk] if bulk is not None else []
-    if fresh:  # written by this version's workers for these settings: one bulk decode, no fallback needed
-        bulks.append(([i for i, _ in fresh], decode_payloads([p for _, p in fresh], settings)))
-    return _assemble(records, settings, hits, bulks, digests, described)
+    add_fresh()
+    return arrays.finish(records, hits, described)
 
 
 def _stat(path: str, cwd: str | None = None) -> tuple[str, int, int, int] | None:
@@ -350,6 +364,74 @@ def _lookup(cache_path: str, contents: list[bytes], key: str) -> dict[bytes, byt
 _FROM_BULK = "decoded in bulk"
 
 
+class _Arrays:
+    """One split's signature arrays, allocated once and filled as rows arrive: bulk-decoded payloads
+    (:meth:`add_bulk`, a batch at a time, so that a rescan or a scan of millions of images never holds every
+    payload at once) and per-image records or reasons (:meth:`finish`)."""
+
+    def __init__(self, n: int, settings: DecodeSettings) -> None:
+        self.n = n
+        self.digest = np.zeros(n, dtype=np.uint64)
+        self.pixel = np.zeros(n, dtype=np.uint64)
+        self.valid = np.zeros(n, dtype=bool)
+        widths = settings.hash_widths()
+        self.hashes = {name: np.zeros((n, width), dtype=np.uint8) for name, width in widths.items()}
+        self.variants = {name: np.zeros((n, settings.n_variants, widths[name]), dtype=np.uint8)
+                         for name in settings.hashes} if settings.n_variants else {}
+        self.numbers = np.full((n, len(PROPERTY_COLUMNS)), np.nan)
+        self.texts: list[tuple[str | None, str | None]] = [(None, None)] * n
+
+    def add_bulk(self, rows: list[int], batch: PayloadBatch, contents: Sequence[bytes]) -> None:
+        """Rows ``rows`` from one decoded batch; ``contents`` are their content digests, in the same order."""
+        if not rows:
+            return
+        self.valid[rows] = True
+        self.digest[rows] = np.frombuffer(b"".join(c[:8] for c in contents), dtype="<u8")
+        self.pixel[rows] = batch.pixel
+        self.numbers[rows] = batch.numbers
+        for name, values in batch.hashes.items():
+            self.hashes[name][rows] = values
+        for name, values in batch.variants.items():
+            self.variants[name][rows] = values
+        for i, text in zip(rows, batch.texts):
+            self.texts[i] = text
+
+    def finish(self, records: list[ImageRecord | str | None], hits: int,
+               described: list[tuple[int, np.ndarray]] | None = None) -> ImageSignatures:
+        """The signatures, with the rows of ``records`` not marked ``_FROM_BULK``: records, or reasons why the
+        item could not be read (None: not processed); ``described`` holds (row, raw embedding) pairs."""
+        errors = []
+        described = list(described or [])
+        for i, record in enumerate(records):
+            if record is _FROM_BULK:
+                continue
+            if not isinstance(record, ImageRecord):
+                errors.append((i, record or "not processed"))
+                continue
+            self.valid[i] = True
+            self.digest[i] = struct.unpack("<Q", record.content[:8])[0]
+            self.pixel[i] = record.pixel
+            for name, row in record.hashes.items():
+                self.hashes[name][i] = row
+            for name, rows in record.variants.items():
+                self.variants[name][i] = rows
+            self.numbers[i] = record.numbers
+            self.texts[i] = (record.mode, record.format)
+            if record.descriptor is not None:
+                described.append((i, record.descriptor))
+        properties = pd.DataFrame(self.numbers, columns=list(PROPERTY_COLUMNS))
+        properties["mode"] = [t[0] for t in self.texts]
+        properties["format"] = [t[1] for t in self.texts]
+        signatures = ImageSignatures(self.digest, self.pixel, self.hashes, self.variants, properties, self.valid,
+                                     errors, hits)
+        if described:
+            signatures.described = np.zeros(self.n, dtype=bool)
+            signatures.described[[i for i, _ in described]] = True
+            signatures.descriptors = np.zeros((self.n, len(described[0][1])), dtype=np.float32)
+            signatures.descriptors[[i for i, _ in described]] = np.stack([v for _, v in described])
+        return signatures
+
+
 def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings, hits: int,
               bulks: Sequence[tuple[list[int], PayloadBatch]] = (),
               digests: list[bytes | None] | None = None,
@@ -359,55 +441,7 @@ def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings,
     Rows in ``bulks`` are marked ``_FROM_BULK`` in ``records`` and take their content digest from
     ``digests``; ``described`` holds (row, raw embedding) pairs made in this pass.
     """
-    n = len(records)
-    digest = np.zeros(n, dtype=np.uint64)
-    pixel = np.zeros(n, dtype=np.uint64)
-    valid = np.zeros(n, dtype=bool)
-    widths = settings.hash_widths()
-    hashes = {name: np.zeros((n, width), dtype=np.uint8) for name, width in widths.items()}
-    variants = {name: np.zeros((n, settings.n_variants, widths[name]), dtype=np.uint8)
-                for name in settings.hashes} if settings.n_variants else {}
-    numbers = np.full((n, len(PROPERTY_COLUMNS)), np.nan)
-    texts: list[tuple[str | None, str | None]] = [(None, None)] * n
-    errors = []
-    described = list(described or [])
+    arrays = _Arrays(len(records), settings)
     for rows, batch in bulks:
-        if not rows:
-            continue
-        valid[rows] = True
-        digest[rows] = np.frombuffer(b"".join(digests[i][:8] for i in rows), dtype="<u8")  # type: ignore[index]
-        pixel[rows] = batch.pixel
-        numbers[rows] = batch.numbers
-        for name, values in batch.hashes.items():
-            hashes[name][rows] = values
-        for name, values in batch.variants.items():
-            variants[name][rows] = values
-        for i, text in zip(rows, batch.texts):
-            texts[i] = text
-    for i, record in enumerate(records):
-        if record is _FROM_BULK:
-            continue
-        if not isinstance(record, ImageRecord):
-            errors.append((i, record or "not processed"))
-            continue
-        valid[i] = True
-        digest[i] = struct.unpack("<Q", record.content[:8])[0]
-        pixel[i] = record.pixel
-        for name, row in record.hashes.items():
-            hashes[name][i] = row
-        for name, rows in record.variants.items():
-            variants[name][i] = rows
-        numbers[i] = record.numbers
-        texts[i] = (record.mode, record.format)
-        if record.descriptor is not None:
-            described.append((i, record.descriptor))
-    properties = pd.DataFrame(numbers, columns=list(PROPERTY_COLUMNS))
-    properties["mode"] = [t[0] for t in texts]
-    properties["format"] = [t[1] for t in texts]
-    signatures = ImageSignatures(digest, pixel, hashes, variants, properties, valid, errors, hits)
-    if described:
-        signatures.described = np.zeros(n, dtype=bool)
-        signatures.described[[i for i, _ in described]] = True
-        signatures.descriptors = np.zeros((n, len(described[0][1])), dtype=np.float32)
-        signatures.descriptors[[i for i, _ in described]] = np.stack([v for _, v in described])
-    return signatures
+        arrays.add_bulk(rows, batch, [digests[i] for i in rows])  # type: ignore[index,misc]
+    return arrays.finish(records, hits, described)

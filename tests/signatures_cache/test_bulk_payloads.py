@@ -1,4 +1,4 @@
-"""A rescan decodes every cached payload at once: the signatures are the same as the first scan's."""
+"""A rescan decodes the cached payloads in bulk: the signatures are the same as the first scan's."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from splitcheck.signatures.cache import DB_NAME, SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_payloads
+from splitcheck.signatures import images
 from splitcheck.signatures.images import algo_key, compute_image_signatures
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "images"
@@ -90,3 +91,24 @@ def test_a_damaged_payload_is_decoded_again_and_the_rest_still_read(tmp_path):
         second = compute_image_signatures(paths, settings, cache=cache)
     assert second.cache_hits == int(first.valid.sum()) - 1  # the damaged one is decoded from its file
     _same(first, second)
+
+
+def test_payloads_decoded_in_batches_give_the_same_signatures(tmp_path, monkeypatch):
+    """Fresh and cached payloads go into the split's arrays BULK_ROWS at a time; a damaged payload in one
+    batch sends only that batch through the one-by-one path."""
+    paths, settings = _paths(), DecodeSettings()
+    whole = compute_image_signatures(paths, settings)  # no cache: every payload decoded at the end, at once
+    monkeypatch.setattr(images, "BULK_ROWS", 7)
+    with SignatureCache(tmp_path) as cache:
+        first = compute_image_signatures(paths, settings, cache=cache)
+    _same(whole, first)
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    with conn:
+        (digest,) = conn.execute("SELECT digest FROM signatures WHERE algo = ? LIMIT 1 OFFSET 100",
+                                 (algo_key(settings),)).fetchone()
+        conn.execute("UPDATE signatures SET payload = ? WHERE digest = ?", (b"\x01\x02", digest))
+    conn.close()
+    with SignatureCache(tmp_path) as cache:
+        second = compute_image_signatures(paths, settings, cache=cache)
+    assert second.cache_hits == int(first.valid.sum()) - 1
+    _same(whole, second)
