@@ -16,8 +16,8 @@ import numpy as np
 
 from splitcheck.executors.shards import ShardedSignatures, read_shard, read_shard_columns, store_shard, without_hashes
 from splitcheck.signatures.cache import SignatureCache
-from splitcheck.signatures.decode import DecodeSettings, ImageRecord, PayloadBatch
-from splitcheck.signatures.images import _FROM_BULK, ImageSignatures, _assemble, algo_key
+from splitcheck.signatures.decode import DecodeSettings, ImageRecord
+from splitcheck.signatures.images import _FROM_BULK, ImageSignatures, _Arrays, algo_key
 
 
 class ShardAssembly:
@@ -32,8 +32,9 @@ class ShardAssembly:
         self.hits = hits
         self.hashes = hashes
         self.cache = cache if cache is not None and cache.enabled else None
-        self._bulks: list[tuple[list[int], PayloadBatch]] = []
-        self._contents: list[bytes | None] = [None] * len(entries)
+        if not hashes:  # assembled as if no hash had been asked for: no hash array is allocated
+            settings = dataclasses.replace(settings, hashes=(), variants=False, texture=False)
+        self._arrays = _Arrays(len(entries), settings)  # filled shard by shard with the bulk-read columns
         self._described: list[tuple[int, np.ndarray]] = []
 
     def take(self, source: str | bytes) -> None:
@@ -48,18 +49,15 @@ class ShardAssembly:
                     self.hits += bool(cached) and isinstance(entry, ImageRecord)
                 return
         columns = read_shard_columns(source)
-        for item, content in zip(columns.ok, columns.contents):
-            self.entries[item], self._contents[item] = _FROM_BULK, content
+        for item in columns.ok:
+            self.entries[item] = _FROM_BULK
         for item, reason in columns.errors:
             self.entries[item] = reason
-        self._bulks.append((columns.ok, columns.batch))
+        self._arrays.add_bulk(columns.ok, columns.batch, columns.contents)
         self._described.extend(columns.described)
         self.hits += columns.cached
 
     def signatures(self, shards: list[str] | None = None) -> ImageSignatures:
         """The split's signatures; :class:`ShardedSignatures` naming ``shards`` when they are kept."""
-        settings = self.settings
-        if not self.hashes:  # assembled as if no hash had been asked for: no hash array is allocated
-            settings = dataclasses.replace(settings, hashes=(), variants=False, texture=False)
-        signatures = _assemble(self.entries, settings, self.hits, self._bulks, self._contents, self._described)
+        signatures = self._arrays.finish(self.entries, self.hits, self._described)
         return ShardedSignatures.of(signatures, shards) if shards is not None else signatures

@@ -360,7 +360,7 @@ def _lookup(cache_path: str, contents: list[bytes], key: str) -> dict[bytes, byt
 
 
 #: Placeholder record of an image whose payload (read from the cache, or sent by a worker) is decoded in bulk
-#: with the others (see ``_assemble``).
+#: with the others (see :class:`_Arrays`).
 _FROM_BULK = "decoded in bulk"
 
 
@@ -430,18 +430,3 @@ class _Arrays:
             signatures.descriptors = np.zeros((self.n, len(described[0][1])), dtype=np.float32)
             signatures.descriptors[[i for i, _ in described]] = np.stack([v for _, v in described])
         return signatures
-
-
-def _assemble(records: list[ImageRecord | str | None], settings: DecodeSettings, hits: int,
-              bulks: Sequence[tuple[list[int], PayloadBatch]] = (),
-              digests: list[bytes | None] | None = None,
-              described: list[tuple[int, np.ndarray]] | None = None) -> ImageSignatures:
-    """One split's signatures from per-image records (or error strings) and bulk-decoded payloads.
-
-    Rows in ``bulks`` are marked ``_FROM_BULK`` in ``records`` and take their content digest from
-    ``digests``; ``described`` holds (row, raw embedding) pairs made in this pass.
-    """
-    arrays = _Arrays(len(records), settings)
-    for rows, batch in bulks:
-        arrays.add_bulk(rows, batch, [digests[i] for i in rows])  # type: ignore[index,misc]
-    return arrays.finish(records, hits, described)

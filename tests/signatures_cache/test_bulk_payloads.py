@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from splitcheck.signatures import images
 from splitcheck.signatures.cache import DB_NAME, SignatureCache
 from splitcheck.signatures.decode import DecodeSettings, ImageRecord, decode_payloads
-from splitcheck.signatures import images
 from splitcheck.signatures.images import algo_key, compute_image_signatures
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "images"
