@@ -44,12 +44,8 @@ def main() -> None:
     Exit codes: 0 pass, 1 findings at or above --fail-on, 2 bad usage or unusable input,
     3 internal error.
     """
-    if not _EXIT_HOOK:
-        atexit.register(_freeze_at_exit)
-        _EXIT_HOOK.append(True)
-
-
-_EXIT_HOOK: list[bool] = []
+    atexit.unregister(_freeze_at_exit)  # once per process, however often the command runs in it
+    atexit.register(_freeze_at_exit)
 
 
 def _freeze_at_exit() -> None:
